@@ -1,0 +1,115 @@
+"""Stage ``ingest``: WET files → one row per record, one Spark task per input file."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from udfs.config import PipelineConfig
+from udfs.ingest import DOC_COLUMNS, FILE_COLUMNS, INGEST_COLUMNS, KIND_DOC, KIND_FILE, ddl, ingest_batches
+from udfs.sources import S3Settings
+from udfs.warc import ReaderLimits
+
+STAGE = "ingest"
+REASON_DUPLICATE_ID = "ingest:duplicate_record_id"
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """What ingest learned about one input file (the manifest's ``inputs`` entries)."""
+
+    path: str
+    status: str
+    error: str | None
+    records_read: int
+    warcinfo_records: int
+    skipped: dict[str, int]
+    bytes_decompressed: int
+    s3_attempts: int
+    s3_retries: int
+
+
+def s3_settings(conf: PipelineConfig) -> S3Settings:
+    s3 = conf.s3
+    return S3Settings(
+        endpoint_url=s3.endpoint_url,
+        region=s3.region,
+        max_attempts=s3.max_attempts,
+        backoff_base_seconds=s3.backoff_base_seconds,
+        backoff_max_seconds=s3.backoff_max_seconds,
+        connect_timeout_seconds=s3.connect_timeout_seconds,
+        read_timeout_seconds=s3.read_timeout_seconds,
+        anonymous=s3.anonymous,
+    )
+
+
+def read_wet_files(spark: SparkSession, files: list[str], conf: PipelineConfig) -> tuple[DataFrame, list[FileReport]]:
+    """Ingest ``files``; returns the documents frame (persisted) and one report per file."""
+    settings = s3_settings(conf)
+    limits = ReaderLimits(conf.ingest.max_record_bytes, conf.ingest.max_invalid_utf8_ratio)
+    batch_size = conf.ingest.batch_size
+
+    def read(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        return ingest_batches(batches, settings, limits, batch_size)
+
+    # One partition per file: Spark spreads thousands of files over the cluster, one task each.
+    paths = spark.sparkContext.parallelize(list(enumerate(files)), max(1, len(files)))
+    paths_frame = spark.createDataFrame(paths, "file_index bigint, path string")
+    ingested = paths_frame.mapInPandas(read, ddl(INGEST_COLUMNS)).persist(StorageLevel.MEMORY_AND_DISK)
+
+    # One row per input file, not data-sized: collecting it is how the manifest lists inputs.
+    status_rows = (
+        ingested.filter(F.col("_kind") == KIND_FILE)
+        .select("source_file", *FILE_COLUMNS)
+        .orderBy("file_index")
+        .collect()
+    )
+    reports = [
+        FileReport(
+            path=row["source_file"],
+            status=row["file_status"],
+            error=row["file_error"],
+            records_read=int(row["file_documents"]),
+            warcinfo_records=int(row["file_warcinfo"]),
+            skipped=json.loads(row["file_skipped"] or "{}"),
+            bytes_decompressed=int(row["file_bytes"]),
+            s3_attempts=int(row["file_attempts"]),
+            s3_retries=int(row["file_retries"]),
+        )
+        for row in status_rows
+    ]
+    documents = ingested.filter(F.col("_kind") == KIND_DOC).select(*DOC_COLUMNS)
+    return reject_duplicate_ids(documents), reports
+
+
+def reject_duplicate_ids(documents: DataFrame) -> DataFrame:
+    """``WARC-Record-ID`` must be unique: later copies of an id (by file, then offset) are rejected.
+
+    Ids key every later join (dedup clusters, ``duplicate_of``), so a repeated id would merge unrelated documents.
+    Live records win over already-rejected ones, so a truncated copy never shadows a good one.
+    """
+    order = Window.partitionBy("id").orderBy(F.col("reason").isNotNull(), "source_file", "record_offset")
+    numbered = documents.withColumn("_copy", F.row_number().over(order))
+    duplicate = (F.col("_copy") > 1) & F.col("reason").isNull()
+    return numbered.select(
+        *[c for c in DOC_COLUMNS if c not in ("stage", "reason")],
+        F.when(duplicate, F.lit(STAGE)).otherwise(F.col("stage")).alias("stage"),
+        F.when(duplicate, F.lit(REASON_DUPLICATE_ID)).otherwise(F.col("reason")).alias("reason"),
+    )
+
+
+def read_parquet_documents(spark: SparkSession, paths: list[str]) -> DataFrame:
+    """Start from documents an earlier run wrote (``input.format: parquet``): all alive, reason reset."""
+    frame = spark.read.parquet(*paths)
+    return frame.withColumn("stage", F.lit(None).cast("string")).withColumn("reason", F.lit(None).cast("string"))
+
+
+def as_dict(report: FileReport) -> dict[str, Any]:
+    return dict(report.__dict__)

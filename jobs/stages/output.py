@@ -1,0 +1,122 @@
+"""Writing a run: ``documents/``, ``rejected/``, the funnel counts and ``_manifest.json``.
+
+Counts come from the written data with ``groupBy().agg()`` (never accumulators, which retries may double), and are
+checked against what ingest read per file: ``records read = kept + rejected`` for every input and in total.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from udfs.config import STAGES, PipelineConfig
+from udfs.sources import is_s3
+
+
+@dataclass
+class RunCounts:
+    """Per file and per stage/reason counts of a finished frame (small: files × reasons rows)."""
+
+    by_file: dict[str, dict[str, int]] = field(default_factory=dict)
+    by_reason: dict[tuple[str, str], int] = field(default_factory=dict)
+    kept: int = 0
+    rejected: int = 0
+
+
+def count_outcomes(frame: DataFrame) -> RunCounts:
+    rows = frame.groupBy("source_file", "stage", "reason").agg(F.count(F.lit(1)).alias("n")).collect()
+    counts = RunCounts()
+    by_file: dict[str, dict[str, int]] = defaultdict(lambda: {"kept": 0, "rejected": 0})
+    by_reason: dict[tuple[str, str], int] = defaultdict(int)
+    for row in rows:
+        n = int(row["n"])
+        if row["reason"] is None:
+            by_file[row["source_file"]]["kept"] += n
+            counts.kept += n
+        else:
+            by_file[row["source_file"]]["rejected"] += n
+            by_reason[(row["stage"], row["reason"])] += n
+            counts.rejected += n
+    counts.by_file = dict(by_file)
+    counts.by_reason = dict(by_reason)
+    return counts
+
+
+def funnel(total: int, counts: RunCounts, stages_run: list[str]) -> list[dict[str, Any]]:
+    """Per stage, in fixed order: documents in, kept, rejected by reason."""
+    table = []
+    alive = total
+    for stage in STAGES:
+        reasons = {reason: n for (s, reason), n in sorted(counts.by_reason.items()) if s == stage}
+        if stage not in stages_run and not reasons:
+            continue
+        rejected = sum(reasons.values())
+        table.append({"stage": stage, "in": alive, "kept": alive - rejected, "rejected": rejected, "reasons": reasons})
+        alive -= rejected
+    return table
+
+
+def prepare_output(output: str, conf: PipelineConfig) -> None:
+    """Refuse or clear a non-empty local output folder, per ``output.mode`` (checked before Spark starts)."""
+    if is_s3(output) or "://" in output:
+        return  # remote outputs: Spark's own write modes apply
+    if os.path.isdir(output) and os.listdir(output):
+        if conf.output.mode == "error":
+            from udfs.errors import ConfigError
+
+            raise ConfigError(f"output.mode: output folder {output} is not empty (use --set output.mode=overwrite)")
+        for name in ("documents", "rejected", "reports", "_manifest.json", "_tmp"):
+            target = os.path.join(output, name)
+            if os.path.isdir(target):
+                shutil.rmtree(target)
+            elif os.path.exists(target):
+                os.remove(target)
+
+
+def write_frames(frame: DataFrame, output: str, conf: PipelineConfig) -> None:
+    """Kept documents to ``documents/`` (partitioned by language), the rest to ``rejected/`` (by stage)."""
+    out = conf.output
+    kept = frame.filter(F.col("reason").isNull()).drop("stage", "reason")
+    rejected = frame.filter(F.col("reason").isNotNull())
+    if not out.rejected_text:
+        rejected = rejected.drop("text")
+    for part, data, partition_by in (
+        ("documents", kept, out.documents_partition_by),
+        ("rejected", rejected, out.rejected_partition_by),
+    ):
+        columns = [c for c in partition_by if c in data.columns]
+        writer = data.write.mode("overwrite").option("compression", out.compression)
+        if columns:
+            writer = writer.partitionBy(*columns)
+        writer.parquet(f"{output.rstrip('/')}/{part}")
+
+
+def write_text(spark: SparkSession, path: str, text: str) -> None:
+    """Write a small text file to any filesystem Spark can write to (local, HDFS, EMRFS s3://, gs://)."""
+    if "://" not in path or path.startswith("file://"):
+        local = path[len("file://") :] if path.startswith("file://") else path
+        os.makedirs(os.path.dirname(local) or ".", exist_ok=True)
+        with open(local, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        return
+    jvm = spark.sparkContext._jvm
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+    fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    stream = fs.create(hadoop_path, True)
+    try:
+        stream.write(bytearray(text.encode("utf-8")))
+    finally:
+        stream.close()
+
+
+def write_manifest(spark: SparkSession, output: str, manifest: dict[str, Any]) -> str:
+    path = f"{output.rstrip('/')}/_manifest.json"
+    write_text(spark, path, json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n")
+    return path

@@ -1,0 +1,346 @@
+"""Run configuration: layered YAML files → validated, frozen dataclasses, checked before Spark starts.
+
+A conf file may name a parent with ``extends: defaults.yaml`` and pull section files in with
+``include: [quality.yaml, ...]`` (paths relative to the file). Layers merge key by key; ``--set key.sub=value``
+overrides come last, their values parsed as YAML (``--set dedup.threshold=0.8``). Every section is validated by its
+own dataclass; an unknown or ill-typed key raises :class:`~udfs.errors.ConfigError` naming the dotted key.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import importlib
+import os
+import re
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from udfs.errors import ConfigError
+
+STAGES: tuple[str, ...] = ("ingest", "normalize", "langid", "quality", "dedup", "pii", "tokens", "report")
+
+_SECRET_KEY = re.compile(r"secret|password|passwd|access_key|session_token|credential|api_key", re.IGNORECASE)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Generic dataclass validation
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _type_name(kind: Any) -> str:
+    return getattr(kind, "__name__", str(kind))
+
+
+def _coerce(value: Any, kind: Any, key: str) -> Any:
+    origin = typing.get_origin(kind)
+    args = typing.get_args(kind)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return _coerce(value, arg, key)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0] if errors else f"{key}: invalid value {value!r}")
+    if kind is Any:
+        return value
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key}: expected true/false, got {value!r}")
+    if kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key}: expected an integer, got {value!r}")
+    if kind is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{key}: expected a number, got {value!r}")
+    if kind is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{key}: expected a string, got {value!r}")
+    if origin in (list, tuple, Sequence):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        item = args[0] if args else Any
+        return tuple(_coerce(v, item, f"{key}[{i}]") for i, v in enumerate(value))
+    if origin in (dict, Mapping):
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{key}: expected a mapping, got {value!r}")
+        value_kind = args[1] if len(args) == 2 else Any
+        return {str(k): _coerce(v, value_kind, f"{key}.{k}") for k, v in value.items()}
+    if dataclasses.is_dataclass(kind):
+        return dataclass_from_dict(kind, value, key)
+    raise ConfigError(f"{key}: unsupported type {_type_name(kind)}")
+
+
+def dataclass_from_dict(cls: type[Any], data: Any, path: str) -> Any:
+    """Build the frozen dataclass ``cls`` from ``data``; unknown keys and wrong types raise ConfigError."""
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path}: expected a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ConfigError(f"{path}.{unknown[0]}: unknown key (known: {', '.join(sorted(known))})")
+    values = {name: _coerce(data[name], hints[name], f"{path}.{name}") for name in data}
+    instance = cls(**values)
+    check = getattr(instance, "validate", None)
+    if check is not None:
+        check(path)
+    return instance
+
+
+def _positive(value: float, key: str) -> None:
+    if value <= 0:
+        raise ConfigError(f"{key}: must be > 0, got {value}")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Sections owned by the foundation (run, input, s3, ingest, spark, output)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    name: str = "cc-refinery"
+    """Run name, shown in the manifest and the report."""
+    stages: tuple[str, ...] = STAGES
+    """Stages to run, a subset of the fixed order; ``--stages`` overrides it."""
+    fail_on_failed_inputs: bool = True
+    """Exit non-zero when an input file could not be read completely (it is listed in the manifest either way)."""
+
+    def validate(self, path: str) -> None:
+        for stage in self.stages:
+            if stage not in STAGES:
+                raise ConfigError(f"{path}.stages: unknown stage {stage!r} (stages: {', '.join(STAGES)})")
+
+
+@dataclass(frozen=True)
+class InputConfig:
+    paths: tuple[str, ...] = ()
+    """Default inputs when ``--input`` is not given: paths, globs, s3:// URLs, ``*.paths.gz`` manifests."""
+    manifest_base: str = "s3://commoncrawl/"
+    """Prefix for the relative paths listed in a CC ``wet.paths.gz`` manifest."""
+    format: str = "wet"
+    """``wet`` for WARC/WET files; ``parquet`` to start from documents written by an earlier run."""
+
+    def validate(self, path: str) -> None:
+        if self.format not in ("wet", "parquet"):
+            raise ConfigError(f"{path}.format: expected 'wet' or 'parquet', got {self.format!r}")
+
+
+@dataclass(frozen=True)
+class S3Config:
+    endpoint_url: str | None = None
+    """Custom S3 endpoint (MinIO/SeaweedFS/VPC); credentials always come from the standard AWS chain."""
+    region: str | None = None
+    anonymous: bool = False
+    """Unsigned requests, for public buckets read from outside AWS."""
+    max_attempts: int = 8
+    """GET attempts per object (first included) for transient errors before the file is reported failed."""
+    backoff_base_seconds: float = 0.5
+    backoff_max_seconds: float = 30.0
+    connect_timeout_seconds: float = 5.0
+    read_timeout_seconds: float = 60.0
+
+    def validate(self, path: str) -> None:
+        _positive(self.max_attempts, f"{path}.max_attempts")
+        _positive(self.backoff_max_seconds, f"{path}.backoff_max_seconds")
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    batch_size: int = 1000
+    """Documents per Arrow batch handed to Spark; lower it for very long documents."""
+    max_record_bytes: int = 64 * 1024 * 1024
+    """Bodies above this are rejected as ``ingest:record_too_large`` (their first bytes kept) to protect memory."""
+    max_invalid_utf8_ratio: float = 0.01
+    """Share of undecodable characters above which a record is rejected as ``ingest:invalid_utf8``."""
+
+    def validate(self, path: str) -> None:
+        _positive(self.batch_size, f"{path}.batch_size")
+        _positive(self.max_record_bytes, f"{path}.max_record_bytes")
+        if not 0 <= self.max_invalid_utf8_ratio <= 1:
+            raise ConfigError(f"{path}.max_invalid_utf8_ratio: must be within [0, 1]")
+
+
+@dataclass(frozen=True)
+class SparkConfig:
+    master: str | None = None
+    """Used only when not launched by spark-submit (which always wins), e.g. ``local[*]`` for laptop runs."""
+    app_name: str = "cc-refinery"
+    conf: dict[str, Any] = field(default_factory=dict)
+    """Extra Spark settings (scalars, passed as strings); a value given to spark-submit ``--conf`` wins."""
+    checkpoint_dir: str | None = None
+    """Where iterative stages (dedup's connected components) checkpoint; default ``<output>/_tmp/checkpoints``."""
+
+    def validate(self, path: str) -> None:
+        for key, value in self.conf.items():
+            if isinstance(value, (dict, list)) or value is None:
+                raise ConfigError(f"{path}.conf.{key}: expected a scalar value, got {value!r}")
+
+    def settings(self) -> dict[str, str]:
+        """Spark settings as strings (Spark wants "true", not True)."""
+        return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in self.conf.items()}
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    mode: str = "error"
+    """``error`` refuses to write into a non-empty output folder; ``overwrite`` replaces it."""
+    compression: str = "zstd"
+    documents_partition_by: tuple[str, ...] = ("lang",)
+    rejected_partition_by: tuple[str, ...] = ("stage",)
+    rejected_text: bool = True
+    """Keep the text of rejected documents (for audits); false writes ``rejected/`` without it."""
+
+    def validate(self, path: str) -> None:
+        if self.mode not in ("error", "overwrite"):
+            raise ConfigError(f"{path}.mode: expected 'error' or 'overwrite', got {self.mode!r}")
+
+
+# Section name → "module:Class" whose ``from_dict(data, path)`` validates it. Sections owned by a stage live
+# beside that stage's logic in udfs/ and are imported only when validating.
+SECTIONS: dict[str, Any] = {
+    "run": RunConfig,
+    "input": InputConfig,
+    "s3": S3Config,
+    "ingest": IngestConfig,
+    "spark": SparkConfig,
+    "output": OutputConfig,
+}
+
+
+def _section_class(spec: Any) -> Any:
+    if isinstance(spec, str):
+        module, _, name = spec.partition(":")
+        return getattr(importlib.import_module(module), name)
+    return spec
+
+
+def _build_section(name: str, data: Any) -> Any:
+    cls = _section_class(SECTIONS[name])
+    from_dict = getattr(cls, "from_dict", None)
+    if from_dict is not None:
+        return from_dict(data or {}, name)
+    return dataclass_from_dict(cls, data, name)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Loading and merging
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``override`` on top of ``base``: mappings merge key by key, anything else replaces."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def load_yaml_layers(path: str, _seen: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Read ``path`` with its ``extends`` parent and ``include`` files merged in (parent < includes < file)."""
+    path = os.path.abspath(path)
+    if path in _seen:
+        raise ConfigError(f"{path}: circular extends/include")
+    if not os.path.isfile(path):
+        raise ConfigError(f"conf file not found: {path}")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: top level must be a mapping")
+    folder = os.path.dirname(path)
+    merged: dict[str, Any] = {}
+    parent = data.pop("extends", None)
+    if parent:
+        merged = load_yaml_layers(os.path.join(folder, parent), (*_seen, path))
+    includes = data.pop("include", None) or []
+    if not isinstance(includes, list):
+        raise ConfigError(f"{path}: include must be a list of file names")
+    for name in includes:
+        merged = deep_merge(merged, load_yaml_layers(os.path.join(folder, name), (*_seen, path)))
+    return deep_merge(merged, data)
+
+
+def parse_override(assignment: str) -> dict[str, Any]:
+    """``a.b.c=value`` → ``{"a": {"b": {"c": value}}}`` with ``value`` parsed as YAML."""
+    key, sep, raw = assignment.partition("=")
+    key = key.strip()
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"--set {assignment!r}: expected key.sub=value")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{key}: --set value is not valid YAML: {exc}") from exc
+    nested: dict[str, Any] = {}
+    cursor = nested
+    parts = key.split(".")
+    for part in parts[:-1]:
+        cursor = cursor.setdefault(part, {})
+    cursor[parts[-1]] = value
+    return nested
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """The merged configuration of a run: the raw mapping (for the manifest) and one validated object per section."""
+
+    raw: dict[str, Any]
+    sections: dict[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        sections = self.__dict__.get("sections", {})
+        if name in sections:
+            return sections[name]
+        raise AttributeError(name)
+
+    def section(self, name: str) -> Any:
+        return self.sections[name]
+
+    def redacted(self) -> dict[str, Any]:
+        """The raw conf with secret-looking values replaced, for the manifest."""
+        return _redact(self.raw)
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: ("***" if _SECRET_KEY.search(str(k)) and v is not None else _redact(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v) for v in value]
+    return value
+
+
+def build_config(raw: Mapping[str, Any]) -> PipelineConfig:
+    """Validate a merged mapping section by section."""
+    unknown = sorted(set(raw) - set(SECTIONS))
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown section (known: {', '.join(sorted(SECTIONS))})")
+    sections = {name: _build_section(name, raw.get(name)) for name in SECTIONS}
+    return PipelineConfig(raw=dict(raw), sections=sections)
+
+
+def load_config(path: str, overrides: Sequence[str] = ()) -> PipelineConfig:
+    """Load ``path`` (with its parents and includes), apply ``--set`` overrides, validate everything."""
+    raw = load_yaml_layers(path)
+    for assignment in overrides:
+        raw = deep_merge(raw, parse_override(assignment))
+    return build_config(raw)

@@ -1,0 +1,115 @@
+"""Ingest as a batch function: input file paths in, document rows and one status row per file out.
+
+Runs inside ``mapInPandas`` over a frame of ``(file_index, path)`` rows, one file per task. Documents stream out in
+batches of ``batch_size`` rows, so memory stays bounded by one batch whatever the file size. After the last document
+of a file comes one ``_kind='file'`` row with what the reader counted (warcinfo records, skipped metadata, bytes,
+S3 attempts, and the error if the file could not be read completely). The driver splits the two kinds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict
+
+import pandas as pd
+
+from udfs.sources import RetryingS3Stream, S3Settings, open_input
+from udfs.warc import ReaderLimits, WetDocument, read_wet
+
+KIND_DOC = "doc"
+KIND_FILE = "file"
+
+DOC_COLUMNS: dict[str, str] = {
+    "id": "string",
+    "url": "string",
+    "domain": "string",
+    "crawl": "string",
+    "date": "string",
+    "cc_lang": "string",
+    "text": "string",
+    "source_file": "string",
+    "record_offset": "bigint",
+    "length": "bigint",
+    "stage": "string",
+    "reason": "string",
+}
+FILE_COLUMNS: dict[str, str] = {
+    "file_index": "bigint",
+    "file_status": "string",
+    "file_error": "string",
+    "file_documents": "bigint",
+    "file_warcinfo": "bigint",
+    "file_skipped": "string",
+    "file_bytes": "bigint",
+    "file_attempts": "bigint",
+    "file_retries": "bigint",
+}
+INGEST_COLUMNS: dict[str, str] = {"_kind": "string", **DOC_COLUMNS, **FILE_COLUMNS}
+
+
+def ddl(columns: dict[str, str]) -> str:
+    """A Spark DDL schema string for a column → type mapping (kept here so udfs/ stays Spark-free)."""
+    return ", ".join(f"`{name}` {kind}" for name, kind in columns.items())
+
+
+def _documents_frame(docs: list[WetDocument]) -> pd.DataFrame:
+    frame = pd.DataFrame([asdict(d) for d in docs], columns=[c for c in DOC_COLUMNS if c != "stage"])
+    frame.insert(0, "_kind", KIND_DOC)
+    frame["stage"] = frame["reason"].where(frame["reason"].isna(), "ingest")
+    for column in FILE_COLUMNS:
+        frame[column] = None
+    return frame[list(INGEST_COLUMNS)]
+
+
+def read_file_rows(
+    file_index: int, path: str, settings: S3Settings, limits: ReaderLimits, batch_size: int
+) -> Iterator[pd.DataFrame]:
+    """Stream one WET file as row batches, ending with its ``_kind='file'`` status row."""
+    batch: list[WetDocument] = []
+    stream = None
+    reader = None
+    status, error = "ok", None
+    try:
+        stream = open_input(path, settings)
+        reader = read_wet(stream, path, limits)
+        for doc in reader:
+            batch.append(doc)
+            if len(batch) >= batch_size:
+                yield _documents_frame(batch)
+                batch = []
+        status, error = reader.stats.status, reader.stats.error
+    except Exception as exc:  # a file that cannot be opened/read after retries: reported, never crashes the job
+        status, error = "failed", f"{type(exc).__name__}: {exc}"
+    finally:
+        if stream is not None:
+            stream.close()
+    if batch:
+        yield _documents_frame(batch)
+    stats = reader.stats if reader is not None else None
+    attempts = stream.attempts if isinstance(stream, RetryingS3Stream) else 1
+    retries = stream.retries if isinstance(stream, RetryingS3Stream) else 0
+    row = {column: None for column in INGEST_COLUMNS}
+    row.update(
+        _kind=KIND_FILE,
+        source_file=path,
+        file_index=file_index,
+        file_status=status,
+        file_error=error,
+        file_documents=stats.documents if stats else 0,
+        file_warcinfo=stats.warcinfo_records if stats else 0,
+        file_skipped=json.dumps(stats.skipped if stats else {}, sort_keys=True),
+        file_bytes=stats.bytes_read if stats else 0,
+        file_attempts=attempts,
+        file_retries=retries,
+    )
+    yield pd.DataFrame([row], columns=list(INGEST_COLUMNS))
+
+
+def ingest_batches(
+    batches: Iterator[pd.DataFrame], settings: S3Settings, limits: ReaderLimits, batch_size: int
+) -> Iterator[pd.DataFrame]:
+    """``mapInPandas`` body: every input row is ``(file_index, path)``."""
+    for files in batches:
+        for file_index, path in zip(files["file_index"], files["path"], strict=True):
+            yield from read_file_rows(int(file_index), str(path), settings, limits, batch_size)

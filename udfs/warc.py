@@ -1,0 +1,424 @@
+"""Streaming reader for WET files (WARC ``conversion`` records), robust to the corruption seen in the wild.
+
+A WET file is read record by record from a binary stream: the headers line by line, the body as exactly
+``Content-Length`` bytes. Nothing larger than one record (capped by ``max_record_bytes``) is ever held in memory,
+so a 1 GB WET file streams in constant memory.
+
+Every conversion record becomes one :class:`WetDocument`. A record that cannot be used is still returned, with a
+``reason`` (``ingest:<rule>``) and whatever text it had, so the pipeline can write it to ``rejected/``: nothing is
+dropped silently. Metadata records (``warcinfo``, and any non-conversion type) are not documents; they are counted
+in :class:`FileStats` instead (a repeated ``warcinfo`` is counted as ``duplicate_warcinfo``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import re
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit
+
+GZIP_MAGIC = b"\x1f\x8b"
+_VERSION_PREFIX = b"WARC/"
+_CRAWL_IN_PATH = re.compile(r"CC-MAIN-\d{4}-\d{2}")
+_RECORD_ID = re.compile(r"<?(?:urn:uuid:)?([^<>\s]+)>?")
+_RECORD_START_IN_BODY = re.compile(rb"(?:^|\n)(WARC/1\.\d(?:\r?\n|$))")
+
+# Reasons a record is rejected at ingest. Kept as constants so tests and reports name them the same way.
+REASON_MISSING_URI = "ingest:missing_target_uri"
+REASON_MISSING_ID = "ingest:missing_record_id"
+REASON_BAD_LENGTH = "ingest:bad_content_length"
+REASON_TRUNCATED = "ingest:truncated_record"
+REASON_TRUNCATED_HEADER = "ingest:truncated_header"
+REASON_HEADERLESS = "ingest:headerless_fragment"
+REASON_TOO_LARGE = "ingest:record_too_large"
+REASON_INVALID_UTF8 = "ingest:invalid_utf8"
+REASON_EMPTY = "ingest:empty_text"
+REASON_CORRUPT_GZIP = "ingest:corrupt_gzip"
+INGEST_REASONS = (
+    REASON_MISSING_URI,
+    REASON_MISSING_ID,
+    REASON_BAD_LENGTH,
+    REASON_TRUNCATED,
+    REASON_TRUNCATED_HEADER,
+    REASON_HEADERLESS,
+    REASON_TOO_LARGE,
+    REASON_INVALID_UTF8,
+    REASON_EMPTY,
+    REASON_CORRUPT_GZIP,
+)
+
+
+@dataclass(frozen=True)
+class ReaderLimits:
+    """Limits of the WET reader (``ingest.*`` in conf)."""
+
+    max_record_bytes: int = 64 * 1024 * 1024
+    """A record body larger than this is rejected (its first ``max_record_bytes`` kept as text); protects memory."""
+    max_invalid_utf8_ratio: float = 0.01
+    """A body whose share of undecodable bytes (as U+FFFD per character) exceeds this is rejected."""
+
+
+@dataclass
+class WetDocument:
+    """One conversion record (or an unusable fragment) of a WET file."""
+
+    id: str
+    url: str | None
+    domain: str | None
+    crawl: str | None
+    date: str | None
+    cc_lang: str | None
+    text: str
+    source_file: str
+    record_offset: int
+    length: int
+    reason: str | None = None
+
+
+@dataclass
+class FileStats:
+    """What reading one file found, apart from the documents themselves."""
+
+    source_file: str
+    documents: int = 0
+    warcinfo_records: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    bytes_read: int = 0
+    status: str = "ok"
+    error: str | None = None
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+
+def open_maybe_gzip(raw: BinaryIO) -> BinaryIO:
+    """Wrap ``raw`` in a streaming decompressor when it starts with the gzip magic number.
+
+    ``gzip.GzipFile`` reads multi-member files (official CC: one member per record) and single-stream gzip alike.
+    """
+    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw, buffer_size=1 << 20)  # type: ignore[arg-type]
+    if buffered.peek(2)[:2] == GZIP_MAGIC:
+        return io.BufferedReader(_Read1(gzip.GzipFile(fileobj=buffered, mode="rb")), buffer_size=1 << 20)
+    return buffered
+
+
+class _Read1(io.RawIOBase):
+    """Raw view of a decompressor that hands out data as soon as it is inflated (``read1``).
+
+    A plain ``BufferedReader`` over ``GzipFile`` asks for a full buffer and loses what it had inflated when a
+    truncated stream raises ``EOFError``; reading through ``read1`` delivers every complete record first.
+    """
+
+    def __init__(self, source: gzip.GzipFile) -> None:
+        super().__init__()
+        self._source = source
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._source.read1(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._source.close()
+        super().close()
+
+
+def domain_of(url: str | None) -> str | None:
+    """Lower-case host of ``url`` without port and without a leading ``www.``."""
+    if not url:
+        return None
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    if not host:
+        return None
+    return host[4:] if host.startswith("www.") else host
+
+
+def crawl_from_path(path: str) -> str | None:
+    """The ``CC-MAIN-YYYY-WW`` crawl name found in a path, if any."""
+    match = _CRAWL_IN_PATH.search(path)
+    return match.group(0) if match else None
+
+
+def record_uuid(record_id: str) -> str:
+    """``<urn:uuid:abc>`` → ``abc``: the stable document id."""
+    match = _RECORD_ID.fullmatch(record_id.strip())
+    return match.group(1) if match else record_id.strip()
+
+
+def synthetic_id(source_file: str, offset: int) -> str:
+    """A stable id for a fragment without ``WARC-Record-ID``: derived from where it was found."""
+    return "nohdr-" + hashlib.sha1(f"{source_file}@{offset}".encode()).hexdigest()[:32]
+
+
+class _Tracked:
+    """A line/byte reader over the decompressed stream that counts offsets and can push bytes back.
+
+    Push-back lets the reader re-frame a record whose ``Content-Length`` is wrong without seeking.
+    """
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.offset = 0
+        self._pushed = b""
+
+    def readline(self) -> bytes:
+        if self._pushed:
+            cut = self._pushed.find(b"\n") + 1
+            if cut:
+                line, self._pushed = self._pushed[:cut], self._pushed[cut:]
+            else:
+                line, self._pushed = self._pushed + self.stream.readline(), b""
+        else:
+            line = self.stream.readline()
+        self.offset += len(line)
+        return line
+
+    def read(self, n: int) -> bytes:
+        head, self._pushed = self._pushed[:n], self._pushed[n:]
+        data = head + self.stream.read(n - len(head)) if len(head) < n else head
+        self.offset += len(data)
+        return data
+
+    def unread(self, data: bytes) -> None:
+        self._pushed = data + self._pushed
+        self.offset -= len(data)
+
+
+def _parse_headers(lines: list[bytes]) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for raw in lines:
+        name, sep, value = raw.decode("utf-8", errors="replace").partition(":")
+        if sep:
+            headers[name.strip().lower()] = value.strip()
+    return headers
+
+
+def _decode(body: bytes) -> tuple[str, float]:
+    """UTF-8 decode with replacement; returns the text and the share of replacement characters."""
+    text = body.decode("utf-8", errors="replace")
+    if not text:
+        return text, 0.0
+    bad = text.count("\ufffd")
+    return text, bad / len(text)
+
+
+class WetReader:
+    """Iterates the documents of one WET stream; ``stats`` holds the file-level counts once iteration ends."""
+
+    def __init__(self, stream: BinaryIO, source_file: str, limits: ReaderLimits | None = None) -> None:
+        self._stream = _Tracked(stream)
+        self.source_file = source_file
+        self.limits = limits or ReaderLimits()
+        self.stats = FileStats(source_file=source_file)
+        self._crawl = crawl_from_path(source_file)
+        self._seen_warcinfo = False
+
+    def __iter__(self) -> Iterator[WetDocument]:
+        try:
+            for doc in self._records():
+                self.stats.documents += 1
+                yield doc
+        except (EOFError, OSError, zlib.error) as exc:
+            # A truncated or corrupt gzip stream: everything before it was returned; the record in progress is
+            # returned by _records() as truncated. The file is marked so the manifest shows it.
+            self.stats.status = "corrupt"
+            self.stats.error = f"{type(exc).__name__}: {exc}"
+            if self._pending is not None:
+                doc = self._pending
+                doc.reason = REASON_CORRUPT_GZIP
+                self._pending = None
+                self.stats.documents += 1
+                yield doc
+        finally:
+            self.stats.bytes_read = self._stream.offset
+
+    _pending: WetDocument | None = None
+
+    def _records(self) -> Iterator[WetDocument]:
+        stream = self._stream
+        fragment: list[bytes] = []
+        fragment_offset = 0
+        while True:
+            line_offset = stream.offset
+            line = stream.readline()
+            if not line:
+                break
+            if not line.startswith(_VERSION_PREFIX):
+                # Bytes outside any record: either the blank separator lines after a body (normal) or a fragment of
+                # a record whose header is missing (a file that starts mid-record, or garbage after a bad length).
+                if fragment or line.strip():
+                    if not fragment:
+                        fragment_offset = line_offset
+                    fragment.append(line)
+                continue
+            if fragment:
+                yield self._fragment(fragment, fragment_offset)
+                fragment = []
+            yield from self._record(line_offset)
+        if fragment:
+            yield self._fragment(fragment, fragment_offset)
+
+    def _fragment(self, lines: list[bytes], offset: int) -> WetDocument:
+        body = b"".join(lines)
+        text, _ = _decode(body)
+        return WetDocument(
+            id=synthetic_id(self.source_file, offset),
+            url=None,
+            domain=None,
+            crawl=self._crawl,
+            date=None,
+            cc_lang=None,
+            text=text.strip(),
+            source_file=self.source_file,
+            record_offset=offset,
+            length=len(body),
+            reason=REASON_HEADERLESS,
+        )
+
+    def _record(self, offset: int) -> Iterator[WetDocument]:
+        stream = self._stream
+        header_lines: list[bytes] = []
+        while True:
+            line = stream.readline()
+            if not line:
+                # EOF inside the header block: a truncated record.
+                headers = _parse_headers(header_lines)
+                if headers.get("warc-type", "conversion") == "conversion":
+                    yield self._document(headers, b"", offset, REASON_TRUNCATED_HEADER)
+                else:
+                    self.stats.skip("truncated_header")
+                return
+            if line in (b"\r\n", b"\n"):
+                break
+            header_lines.append(line)
+        headers = _parse_headers(header_lines)
+        warc_type = headers.get("warc-type", "").lower()
+
+        length_text = headers.get("content-length", "")
+        length = int(length_text) if length_text.isdigit() else -1
+        if length < 0:
+            # Without a length the body cannot be delimited: hand it to the fragment logic (it becomes a
+            # headerless fragment up to the next record) and reject the record itself.
+            if warc_type == "conversion" or not warc_type:
+                yield self._document(headers, b"", offset, REASON_BAD_LENGTH)
+            else:
+                self.stats.skip("bad_content_length")
+            return
+
+        if warc_type == "conversion":
+            to_keep = min(length, self.limits.max_record_bytes)
+            self._pending = self._document(headers, b"", offset, REASON_TRUNCATED)
+            body = stream.read(to_keep)
+            reason: str | None = None
+            if len(body) < to_keep:
+                reason = REASON_TRUNCATED
+            elif length > to_keep:
+                self._discard(length - to_keep)
+                reason = REASON_TOO_LARGE
+            elif not self._at_record_start():
+                body = self._reframe(body)
+            self._pending = None
+            yield self._document(headers, body, offset, reason)
+            return
+
+        # Metadata records are read past, never held: their bodies are small (warcinfo) or irrelevant here.
+        body = stream.read(min(length, 1 << 16))
+        self._discard(length - len(body))
+        if len(body) == length and not self._at_record_start():
+            body = self._reframe(body)
+        if warc_type == "warcinfo":
+            if self._seen_warcinfo:
+                self.stats.skip("duplicate_warcinfo")
+            else:
+                self._seen_warcinfo = True
+                self.stats.warcinfo_records += 1
+                is_part_of = _parse_headers(body.splitlines()).get("ispartof")
+                if is_part_of:
+                    self._crawl = is_part_of
+        else:
+            self.stats.skip(f"{warc_type or 'untyped'}_record")
+
+    def _at_record_start(self) -> bool:
+        """Whether the stream, past blank separator lines, is at the next record or at EOF (a well-framed body)."""
+        seen: list[bytes] = []
+        try:
+            while True:
+                line = self._stream.readline()
+                seen.append(line)
+                if not line:
+                    return True
+                if line.strip():
+                    return line.startswith(_VERSION_PREFIX)
+        finally:
+            self._stream.unread(b"".join(seen))
+
+    def _reframe(self, body: bytes) -> bytes:
+        """Fix a body whose ``Content-Length`` is wrong (some tools write it in characters, not bytes).
+
+        Only called when the bytes after the declared body are not a record start. If the body swallowed the next
+        record's version line, cut it there and push the rest back; otherwise extend it to the next version line.
+        """
+        self.stats.skip("reframed_content_length")
+        swallowed = _RECORD_START_IN_BODY.search(body)
+        if swallowed:
+            self._stream.unread(body[swallowed.start(1) :])
+            return body[: swallowed.start(1)].rstrip(b"\r\n")
+        extra: list[bytes] = []
+        while True:
+            line = self._stream.readline()
+            if not line or line.startswith(_VERSION_PREFIX):
+                self._stream.unread(line)
+                break
+            extra.append(line)
+        return (body + b"".join(extra)).rstrip(b"\r\n")
+
+    def _discard(self, n: int) -> None:
+        while n > 0:
+            chunk = self._stream.read(min(n, 1 << 20))
+            if not chunk:
+                return
+            n -= len(chunk)
+
+    def _document(self, headers: dict[str, str], body: bytes, offset: int, reason: str | None) -> WetDocument:
+        text, bad_ratio = _decode(body)
+        # WARC/1.0 writers such as jwarc wrap the URI in angle brackets.
+        url = headers.get("warc-target-uri", "").strip("<>") or None
+        raw_id = headers.get("warc-record-id")
+        if reason is None:
+            if not url:
+                reason = REASON_MISSING_URI
+            elif not raw_id:
+                reason = REASON_MISSING_ID
+            elif bad_ratio > self.limits.max_invalid_utf8_ratio:
+                reason = REASON_INVALID_UTF8
+            elif not text.strip():
+                reason = REASON_EMPTY
+        return WetDocument(
+            id=record_uuid(raw_id) if raw_id else synthetic_id(self.source_file, offset),
+            url=url,
+            domain=domain_of(url),
+            crawl=self._crawl,
+            date=headers.get("warc-date") or None,
+            cc_lang=headers.get("warc-identified-content-language") or None,
+            text=text,
+            source_file=self.source_file,
+            record_offset=offset,
+            length=len(body),
+            reason=reason,
+        )
+
+
+def read_wet(stream: BinaryIO, source_file: str, limits: ReaderLimits | None = None) -> WetReader:
+    """A :class:`WetReader` over a raw (possibly gzip-compressed) binary stream."""
+    return WetReader(open_maybe_gzip(stream), source_file, limits)
