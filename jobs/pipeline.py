@@ -56,10 +56,11 @@ class PipelineJob(Job):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "--input",
-            action="append",
+            action="extend",
+            nargs="+",
             default=[],
             metavar="PATH",
-            help="WET input (repeatable): local paths, directories, globs, s3://bucket/key or prefix, or a CC "
+            help="WET inputs (several per flag, flag repeatable): local paths, directories, globs, s3://bucket/key or prefix, or a CC "
             "wet.paths.gz manifest; Parquet documents of an earlier run when input.format=parquet or ingest is "
             "not among --stages. Default: conf input.paths",
         )
@@ -88,7 +89,7 @@ class PipelineJob(Job):
 
     def run_job(self, spark: Any, args: argparse.Namespace, conf: PipelineConfig) -> int:
         from jobs.stages.ingest import as_dict, read_parquet_documents, read_wet_files
-        from jobs.stages.output import count_outcomes, funnel, write_frames, write_manifest
+        from jobs.stages.output import count_outcomes, funnel, read_outcomes, write_frames, write_manifest
 
         started = time.time()
         run_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
@@ -108,11 +109,8 @@ class PipelineJob(Job):
 
         frame = frame.persist()
         write_frames(frame, output, conf)
-        counts = count_outcomes(spark.read.parquet(f"{output}/documents").withColumn("stage", _null()).withColumn(
-            "reason", _null()
-        ).select("source_file", "stage", "reason").unionByName(
-            spark.read.parquet(f"{output}/rejected").select("source_file", "stage", "reason")
-        ))
+        # Counted from what was written, then checked against what ingest read: a lost row cannot hide.
+        counts = count_outcomes(read_outcomes(spark, output))
         frame.unpersist()
 
         total_read = sum(r.records_read for r in reports) if reports else counts.kept + counts.rejected
@@ -156,12 +154,6 @@ class PipelineJob(Job):
             LOG.error("%d input file(s) failed: %s", len(failed), ", ".join(failed))
             return 1
         return 0
-
-
-def _null() -> Any:
-    from pyspark.sql import functions as F
-
-    return F.lit(None).cast("string")
 
 
 def print_summary(manifest: dict[str, Any], manifest_path: str) -> None:

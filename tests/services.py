@@ -205,7 +205,8 @@ class FaultyS3Proxy:
     def _next_action(self, head: bytes) -> str:
         request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
         method, target = [*request_line.split(" "), "", ""][:2]
-        if method != "GET" or self.match not in target:
+        path = target.split("?", 1)[0]  # object GETs only: a listing names the key in its query string
+        if method != "GET" or self.match not in path:
             return "ok"
         with self._lock:
             action = self.plan.pop(0) if self.plan else self.default

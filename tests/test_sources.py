@@ -115,9 +115,10 @@ def test_throttling_and_resets_are_retried_and_resumed(s3_server: SeaweedFS) -> 
 def test_persistent_failure_raises_after_max_attempts(s3_server: SeaweedFS) -> None:
     proxy = FaultyS3Proxy(s3_server.endpoint, plan=[], default="slowdown")
     try:
+        stream = RetryingS3Stream("s3://wet-samples/cc/whirlwind.warc.wet.gz", fast_retries(proxy.endpoint, attempts=3))
         with pytest.raises(Exception, match="SlowDown"):
-            RetryingS3Stream("s3://wet-samples/cc/whirlwind.warc.wet.gz", fast_retries(proxy.endpoint, attempts=3))
-        assert proxy.faults_injected == 3
+            stream.read(100)
+        assert proxy.faults_injected == 3 and stream.attempts == 3
     finally:
         proxy.stop()
 
@@ -125,8 +126,10 @@ def test_persistent_failure_raises_after_max_attempts(s3_server: SeaweedFS) -> N
 @pytest.mark.s3
 def test_missing_object_is_not_retried(s3_server: SeaweedFS) -> None:
     stream_settings = fast_retries(s3_server.endpoint, attempts=5)
+    stream = RetryingS3Stream("s3://wet-samples/cc/no-such.warc.wet.gz", stream_settings)
     with pytest.raises(Exception, match="NoSuchKey"):
-        RetryingS3Stream("s3://wet-samples/cc/no-such.warc.wet.gz", stream_settings)
+        stream.read(100)
+    assert stream.attempts == 1
 
 
 @pytest.mark.s3

