@@ -55,7 +55,8 @@ def build_corpus(folder: Path, megabytes: int, files: int) -> tuple[list[Path], 
         path = folder / f"CC-MAIN-2099-01-{f:05d}.warc.wet.gz"
         size = 0
         with open(path, "wb") as out:
-            info = b"WARC/1.0\r\nWARC-Type: warcinfo\r\nContent-Length: 27\r\n\r\nisPartOf: CC-MAIN-2099-01\r\n\r\n\r\n"
+            info = b"WARC/1.0\r\nWARC-Type: warcinfo\r\nContent-Length: 27\r\n\r\n"
+            info += b"isPartOf: CC-MAIN-2099-01\r\n\r\n\r\n"
             out.write(gzip.compress(info, compresslevel=6))
             while size < target:
                 record = records[serial % len(records)]

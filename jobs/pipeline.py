@@ -60,9 +60,9 @@ class PipelineJob(Job):
             nargs="+",
             default=[],
             metavar="PATH",
-            help="WET inputs (several per flag, flag repeatable): local paths, directories, globs, s3://bucket/key or prefix, or a CC "
-            "wet.paths.gz manifest; Parquet documents of an earlier run when input.format=parquet or ingest is "
-            "not among --stages. Default: conf input.paths",
+            help="WET inputs (several per flag, flag repeatable): local paths, directories, globs, s3://bucket/key "
+            "or prefix, or a CC wet.paths.gz manifest; Parquet documents of an earlier run when "
+            "input.format=parquet or ingest is not among --stages. Default: conf input.paths",
         )
         parser.add_argument("--output", required=True, help="output folder (local, or s3:// / gs:// on a cluster)")
         parser.add_argument(
