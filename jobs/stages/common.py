@@ -1,0 +1,64 @@
+"""Spark plumbing shared by the row-wise stages: run a ``udfs`` batch function on live rows, then tag drops."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pandas as pd
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import StructField, StructType, _parse_datatype_string
+
+# Spark type → pandas dtype that carries nulls without changing type (ints stay ints).
+_PANDAS_DTYPES = {"bigint": "Int64", "int": "Int32", "double": "float64", "float": "float32", "boolean": "boolean"}
+
+
+def map_live_rows(
+    frame: DataFrame, batch_fn: Callable[[pd.DataFrame], pd.DataFrame], columns: dict[str, str]
+) -> DataFrame:
+    """Add or replace ``columns`` with ``batch_fn`` applied (via ``mapInPandas``) to rows still alive.
+
+    ``batch_fn`` receives the live rows of an Arrow batch and returns a frame with exactly ``columns`` (same row
+    order). Rejected rows pass through untouched, with nulls in new columns, so no work is spent on them.
+    """
+    fields = {f.name: f for f in frame.schema.fields}
+    for name, kind in columns.items():
+        fields[name] = StructField(name, _parse_datatype_string(kind), True)
+    schema = StructType(list(fields.values()))
+    names = list(fields)
+
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            out = batch.copy()
+            for name, kind in columns.items():
+                if name not in out:
+                    out[name] = pd.Series([None] * len(out), dtype=_PANDAS_DTYPES.get(kind, "object"))
+                elif kind in _PANDAS_DTYPES:
+                    out[name] = out[name].astype(_PANDAS_DTYPES[kind])
+            live = out["reason"].isna().to_numpy()
+            if live.any():
+                result = batch_fn(batch.loc[live].reset_index(drop=True))
+                for name, kind in columns.items():
+                    values = result[name]
+                    if kind in _PANDAS_DTYPES:
+                        values = values.astype(_PANDAS_DTYPES[kind])
+                    out.loc[live, name] = values.to_numpy()
+            yield out[names]
+
+    return frame.mapInPandas(run, schema)
+
+
+def tag_rejects(frame: DataFrame, stage: str, reason: Column) -> DataFrame:
+    """Mark live rows for which ``reason`` is non-null as dropped by ``stage``; rows already rejected keep theirs."""
+    drop = F.col("reason").isNull() & reason.isNotNull()
+    return frame.withColumn("stage", F.when(drop, F.lit(stage)).otherwise(F.col("stage"))).withColumn(
+        "reason", F.when(drop, reason).otherwise(F.col("reason"))
+    )
+
+
+def first_reason(conditions: list[tuple[Column, str]]) -> Column:
+    """A reason column: the reason of the first true condition, else null."""
+    expression = F.lit(None).cast("string")
+    for condition, reason in reversed(conditions):
+        expression = F.when(condition, F.lit(reason)).otherwise(expression)
+    return expression
