@@ -52,6 +52,8 @@ def parse_stages(text: str | None, conf: PipelineConfig) -> list[str]:
 class PipelineJob(Job):
     name = "pipeline"
     description = __doc__ or ""
+    fixed_stages: tuple[str, ...] | None = None
+    """Set by single-stage jobs (jobs/ingest.py, jobs/dedup.py): the stages they always run, no --stages option."""
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
@@ -65,6 +67,8 @@ class PipelineJob(Job):
             "input.format=parquet or ingest is not among --stages. Default: conf input.paths",
         )
         parser.add_argument("--output", required=True, help="output folder (local, or s3:// / gs:// on a cluster)")
+        if self.fixed_stages is not None:
+            return
         parser.add_argument(
             "--stages",
             default=None,
@@ -76,7 +80,10 @@ class PipelineJob(Job):
         from jobs.stages.ingest import s3_settings
         from jobs.stages.output import prepare_output
 
-        self.stages = parse_stages(args.stages, conf)
+        if self.fixed_stages is not None:
+            self.stages = list(self.fixed_stages)
+        else:
+            self.stages = parse_stages(args.stages, conf)
         specs = args.input or list(conf.input.paths)
         self.from_wet = "ingest" in self.stages and conf.input.format == "wet"
         if self.from_wet:
