@@ -79,6 +79,20 @@ def test_local_run_accounts_for_every_record(local_run: tuple[str, dict[str, Any
     assert manifest["funnel"][-1]["kept"] == totals["kept"]
 
 
+def test_stage_funnel_on_the_samples(spark: Any, local_run: tuple[str, dict[str, Any]]) -> None:
+    output, manifest = local_run
+    funnel = {row["stage"]: row for row in manifest["funnel"]}
+    assert funnel["normalize"]["rejected"] == 0 and funnel["langid"]["rejected"] == 0
+    # three dolma pages are the same allenai.org page: two copies go, pointing at the kept one
+    assert funnel["dedup"]["reasons"] == {"dedup:exact": 2}
+    rejected = spark.read.parquet(f"{output}/rejected").filter("reason = 'dedup:exact'")
+    kept_ids = {r["id"] for r in spark.read.parquet(f"{output}/documents").select("id").collect()}
+    assert {r["duplicate_of"] for r in rejected.select("duplicate_of").collect()} <= kept_ids
+    languages = {r["lang"]: r["count"] for r in spark.read.parquet(f"{output}/documents").groupBy("lang").count()
+                 .collect()}  # fmt: skip
+    assert languages == {"en": 37, "ja": 29, "ru": 6, "es": 1, "zh": 1}
+
+
 def test_manifest_lists_inputs_with_reader_counts(local_run: tuple[str, dict[str, Any]]) -> None:
     _, manifest = local_run
     by_name = {Path(e["path"]).name: e for e in manifest["inputs"]}

@@ -220,6 +220,9 @@ SECTIONS: dict[str, Any] = {
     "ingest": IngestConfig,
     "spark": SparkConfig,
     "output": OutputConfig,
+    "normalize": "udfs.normalize:NormalizeConfig",
+    "langid": "udfs.langid:LangIdConfig",
+    "dedup": "udfs.dedup.config:DedupConfig",
 }
 
 

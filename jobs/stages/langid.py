@@ -1,0 +1,44 @@
+"""Stage ``langid``: fastText language ID on cleaned text; ``lang`` and ``lang_score`` kept as columns.
+
+Tag then filter: the batch function only predicts; the per-language minimum score from conf is applied here as a
+Spark expression, so retuning a threshold never re-runs the model on stored scores.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from jobs.stages.common import first_reason, map_live_rows, tag_rejects
+
+STAGE = "langid"
+
+
+def per_language(values: dict[str, float], default: float) -> Column:
+    """A column holding ``values[lang]`` for each row's language, ``default`` for any other language."""
+    expression = F.lit(default)
+    for lang, value in sorted(values.items()):
+        expression = F.when(F.col("lang") == lang, F.lit(value)).otherwise(expression)
+    return expression
+
+
+def apply(frame: DataFrame, context: Any) -> DataFrame:
+    from udfs.langid import detect_languages
+
+    conf = context.conf.langid
+
+    def detect(batch: pd.DataFrame) -> pd.DataFrame:
+        return detect_languages(batch["text"], conf)
+
+    tagged = map_live_rows(frame, detect, {"lang": "string", "lang_score": "double"})
+    thresholds = {k: v for k, v in conf.min_score.items() if k != "default"}
+    reason = first_reason(
+        [
+            (F.col("lang").isNull() | (F.col("lang") == ""), "langid:no_language"),
+            (F.col("lang_score") < per_language(thresholds, conf.min_score.get("default", 0.0)), "langid:low_score"),
+        ]
+    )
+    return tag_rejects(tagged, STAGE, reason)

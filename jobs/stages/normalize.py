@@ -1,0 +1,27 @@
+"""Stage ``normalize``: Unicode/whitespace clean-up and Traditional→Simplified Chinese (logic in udfs.normalize)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from jobs.stages.common import map_live_rows, tag_rejects
+
+STAGE = "normalize"
+
+
+def apply(frame: DataFrame, context: Any) -> DataFrame:
+    from udfs.normalize import normalize_batch
+
+    conf = context.conf.normalize
+
+    def normalize(batch: pd.DataFrame) -> pd.DataFrame:
+        return normalize_batch(batch[["text"]], conf)
+
+    normalized = map_live_rows(frame, normalize, {"text": "string", "zh_script": "string"})
+    # A page that was only control characters and blanks has nothing left to judge.
+    empty = F.when(F.length(F.trim(F.col("text"))) == 0, F.lit("normalize:empty_after_cleanup"))
+    return tag_rejects(normalized, STAGE, empty)

@@ -1,0 +1,79 @@
+"""Normalization on literal texts, and the OpenCC cases for the conversions the normalize stage can apply."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+import pytest
+
+from tests.conftest import FIXTURES
+from udfs.errors import ConfigError
+from udfs.normalize import NormalizeConfig, clean_text, convert_chinese, is_chinese, normalize_batch
+
+CONF = NormalizeConfig()
+
+
+def test_unicode_nfc_controls_and_whitespace() -> None:
+    raw = "Cafe\u0301\u00a0\u00a0au\tlait\x07\u200b \r\nline two   \n\n\n\n\nlast\ufeff"
+    assert clean_text(raw, CONF) == "Café au lait\nline two\n\n\nlast"
+
+
+def test_ideographic_space_and_fullwidth_punctuation_survive() -> None:
+    assert clean_text("第一段\u3000开头，结束。", CONF) == "第一段\u3000开头，结束。"
+
+
+def test_chinese_by_script_evidence_but_never_japanese() -> None:
+    assert is_chinese("这是一个中文句子。", CONF)
+    assert not is_chinese("東京は日本の首都です。", CONF)  # Kana → Japanese
+    assert not is_chinese("An English page citing 北京 once.", CONF)  # 2 Han of 26 letters < 0.3
+    # 2 Han among 9 letters = 0.22: Chinese at min_han_share 0.2, not at the default 0.3
+    assert is_chinese("北京 Beijing", NormalizeConfig(min_han_share=0.2))
+    assert not is_chinese("北京 Beijing", CONF)
+
+
+def test_batch_converts_traditional_and_records_the_script() -> None:
+    batch = pd.DataFrame({"text": ["馬克·吐溫名言\r\n不要放棄你的幻想。", "马克·吐温的名言", "漢字和汉字", "日本語のテキスト", "plain"]})
+    result = normalize_batch(batch, CONF)
+    assert result["text"].tolist() == [
+        "马克·吐温名言\n不要放弃你的幻想。",
+        "马克·吐温的名言",
+        "汉字和汉字",
+        "日本語のテキスト",
+        "plain",
+    ]
+    assert result["zh_script"].tolist() == ["traditional", "simplified", "mixed", None, None]
+
+
+def test_conversion_can_be_switched_off() -> None:
+    result = normalize_batch(pd.DataFrame({"text": ["不要放棄你的幻想"]}), NormalizeConfig(opencc_mode=None))
+    assert result.loc[0, "text"] == "不要放棄你的幻想" and result.loc[0, "zh_script"] == "traditional"
+
+
+def test_bad_mode_names_the_key() -> None:
+    with pytest.raises(ConfigError, match=r"^normalize\.opencc_mode:"):
+        NormalizeConfig.from_dict({"opencc_mode": "x2y"}, "normalize")
+
+
+def _opencc_cases() -> list[tuple[str, str, str]]:
+    raw = (FIXTURES / "opencc" / "opencc_testcases.json").read_text(encoding="utf-8")
+    data = json.loads(re.sub(r",(\s*[}\]])", r"\1", raw))  # the upstream file has trailing commas
+    return [
+        (mode, case["input"], expected)
+        for case in data["cases"]
+        for mode, expected in case["expected"].items()
+        if mode in ("t2s", "tw2s", "hk2s")
+    ]
+
+
+CASES = _opencc_cases()
+
+
+def test_the_fixture_has_the_expected_number_of_cases() -> None:
+    assert len(CASES) == 55 + 32 + 21
+
+
+@pytest.mark.parametrize(("mode", "text", "expected"), CASES, ids=[f"{m}-{i}" for i, (m, _, _) in enumerate(CASES)])
+def test_opencc_cases(mode: str, text: str, expected: str) -> None:
+    assert convert_chinese(text, mode) == expected

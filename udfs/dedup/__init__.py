@@ -1,0 +1,1 @@
+"""Deduplication logic: configuration, text keys, MinHash signatures (the Spark wiring is jobs/stages/dedup.py)."""

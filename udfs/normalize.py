@@ -1,0 +1,122 @@
+"""Text normalization over batches: Unicode NFC, control characters, whitespace, Traditional→Simplified Chinese.
+
+The ``normalize`` stage runs before language ID, so whether a page is Chinese is decided here from script evidence:
+a page whose letters are mostly Han characters and that has no Kana (Japanese mixes Han with Kana) is converted with
+OpenCC, and its original script is recorded in ``zh_script`` (``simplified`` / ``traditional`` / ``mixed``; null
+for non-Chinese pages).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from udfs.errors import ConfigError
+from udfs.models import cached_model
+
+OPENCC_MODES = ("t2s", "tw2s", "hk2s", "tw2sp", "hk2sp", "s2t", "t2tw", "t2hk")
+
+# C0/C1 controls except tab and newline, zero-width and bidi marks, BOM: invisible noise in extracted web text.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+# Horizontal spaces other than the ideographic space U+3000, which Chinese and Japanese text uses on purpose.
+_SPACES = re.compile("[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f]+")
+_TRAILING = re.compile(r"[ \t]+\n|\n[ \t]+")
+_BLANK_RUNS = re.compile(r"\n{3,}")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff]")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+@dataclass(frozen=True)
+class NormalizeConfig:
+    """``normalize.*`` in conf."""
+
+    unicode_form: str = "NFC"
+    """Unicode normalization form; NFC keeps full-width punctuation that Chinese rules rely on (NFKC would not)."""
+    opencc_mode: str | None = "t2s"
+    """OpenCC conversion for Chinese pages (t2s, tw2s, hk2s, ...); null keeps the original script."""
+    min_han_share: float = 0.3
+    """Share of letters that must be Han characters (and no Kana) for a page to count as Chinese."""
+    max_blank_lines: int = 2
+    """Longer runs of blank lines are collapsed to this many."""
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], path: str) -> NormalizeConfig:
+        from udfs.config import dataclass_from_dict
+
+        return dataclass_from_dict(cls, data, path)
+
+    def validate(self, path: str) -> None:
+        if self.unicode_form not in ("NFC", "NFKC", "NFD", "NFKD"):
+            raise ConfigError(f"{path}.unicode_form: expected NFC, NFKC, NFD or NFKD, got {self.unicode_form!r}")
+        if self.opencc_mode is not None and self.opencc_mode not in OPENCC_MODES:
+            raise ConfigError(f"{path}.opencc_mode: expected one of {', '.join(OPENCC_MODES)} or null")
+        if not 0 < self.min_han_share <= 1:
+            raise ConfigError(f"{path}.min_han_share: must be within (0, 1]")
+        if self.max_blank_lines < 1:
+            raise ConfigError(f"{path}.max_blank_lines: must be >= 1")
+
+
+def clean_text(text: str, conf: NormalizeConfig) -> str:
+    text = unicodedata.normalize(conf.unicode_form, text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub("", text)
+    text = _SPACES.sub(" ", text)
+    text = _TRAILING.sub("\n", text)
+    text = _BLANK_RUNS.sub("\n" * (conf.max_blank_lines + 1), text)
+    return text.strip()
+
+
+def _converter(mode: str) -> Any:
+    import opencc
+
+    return cached_model("opencc", mode, lambda m: opencc.OpenCC(f"{m}.json" if not m.endswith(".json") else m))
+
+
+def convert_chinese(text: str, mode: str) -> str:
+    """Convert with an OpenCC configuration (``t2s``, ``tw2s``, ``hk2s``, ...), cached per process."""
+    return _converter(mode).convert(text)
+
+
+def is_chinese(text: str, conf: NormalizeConfig) -> bool:
+    """Mostly Han letters and no Kana: Chinese by script evidence (Japanese pages always carry Kana)."""
+    han = len(_HAN.findall(text))
+    if han == 0 or _KANA.search(text):
+        return False
+    letters = len(_LETTER.findall(text))
+    return han / max(letters, 1) >= conf.min_han_share
+
+
+def chinese_script(text: str) -> str:
+    """``simplified``, ``traditional`` or ``mixed``: which script-specific characters the text contains.
+
+    Traditional-only characters change under t2s, simplified-only ones under s2t; characters common to both scripts
+    change under neither, so a page of only common characters counts as simplified.
+    """
+    traditional_only = sum(a != b for a, b in zip(text, _converter("t2s").convert(text), strict=False))
+    if traditional_only == 0:
+        return "simplified"
+    simplified_only = sum(a != b for a, b in zip(text, _converter("s2t").convert(text), strict=False))
+    return "traditional" if simplified_only == 0 else "mixed"
+
+
+def normalize_batch(batch: pd.DataFrame, conf: NormalizeConfig) -> pd.DataFrame:
+    """``text`` → cleaned ``text`` and ``zh_script`` for one batch (the ``normalize`` stage's work)."""
+    texts: list[str] = []
+    scripts: list[str | None] = []
+    target = _converter(conf.opencc_mode) if conf.opencc_mode else None
+    for raw in batch["text"]:
+        text = clean_text(raw or "", conf)
+        script = None
+        if is_chinese(text, conf):
+            script = chinese_script(text)
+            if target is not None and script != "simplified":
+                text = target.convert(text)
+        texts.append(text)
+        scripts.append(script)
+    return pd.DataFrame({"text": texts, "zh_script": scripts})
