@@ -34,7 +34,8 @@ def test_chinese_by_script_evidence_but_never_japanese() -> None:
 
 
 def test_batch_converts_traditional_and_records_the_script() -> None:
-    batch = pd.DataFrame({"text": ["馬克·吐溫名言\r\n不要放棄你的幻想。", "马克·吐温的名言", "漢字和汉字", "日本語のテキスト", "plain"]})
+    texts = ["馬克·吐溫名言\r\n不要放棄你的幻想。", "马克·吐温的名言", "漢字和汉字", "日本語のテキスト", "plain"]
+    batch = pd.DataFrame({"text": texts})
     result = normalize_batch(batch, CONF)
     assert result["text"].tolist() == [
         "马克·吐温名言\n不要放弃你的幻想。",
