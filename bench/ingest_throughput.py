@@ -82,7 +82,7 @@ def time_reader(paths: list[Path]) -> tuple[float, int]:
     rows = 0
     for index, path in enumerate(paths):
         for frame in read_file_rows(index, str(path), S3Settings(), ReaderLimits(), 1000):
-            rows += len(frame)
+            rows += frame.num_rows
     return time.perf_counter() - started, rows
 
 

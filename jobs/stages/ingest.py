@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
+import pyarrow as pa
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -56,13 +56,13 @@ def read_wet_files(spark: SparkSession, files: list[str], conf: PipelineConfig) 
     limits = ReaderLimits(conf.ingest.max_record_bytes, conf.ingest.max_invalid_utf8_ratio)
     batch_size = conf.ingest.batch_size
 
-    def read(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    def read(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         return ingest_batches(batches, settings, limits, batch_size)
 
     # One partition per file: Spark spreads thousands of files over the cluster, one task each.
     paths = spark.sparkContext.parallelize(list(enumerate(files)), max(1, len(files)))
     paths_frame = spark.createDataFrame(paths, "file_index bigint, path string")
-    ingested = paths_frame.mapInPandas(read, ddl(INGEST_COLUMNS)).persist(StorageLevel.MEMORY_AND_DISK)
+    ingested = paths_frame.mapInArrow(read, ddl(INGEST_COLUMNS)).persist(StorageLevel.MEMORY_AND_DISK_DESER)
 
     # One row per input file, not data-sized: collecting it is how the manifest lists inputs.
     status_rows = (
