@@ -144,6 +144,10 @@ class Job:
         spark = self.session(conf)
         try:
             code = self.run_job(spark, args, conf)
+        except (ConfigError, InputError) as exc:  # found only once Spark could look (e.g. a Parquet schema)
+            kind = "config error" if isinstance(exc, ConfigError) else "input error"
+            print(f"{self.name}: {kind}: {exc}", file=sys.stderr)
+            code = EXIT_BAD_INPUT
         finally:
             spark.stop()
         sys.exit(code)

@@ -48,9 +48,7 @@ def test_manifest_relative_lines_resolve_against_the_base(tmp_path: Path) -> Non
     manifest = tmp_path / "wet.paths.gz"
     manifest.write_bytes(
         gzip.compress(
-            b"crawl-data/CC-MAIN-2024-22/segments/1/wet/CC-MAIN-1-00000.warc.wet.gz\n"
-            b"\n"
-            b"s3://other/abs.warc.wet.gz\n"
+            b"crawl-data/CC-MAIN-2024-22/segments/1/wet/CC-MAIN-1-00000.warc.wet.gz\n\ns3://other/abs.warc.wet.gz\n"
         )
     )
     assert read_manifest(str(manifest), LOCAL, "s3://commoncrawl") == [

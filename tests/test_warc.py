@@ -81,11 +81,15 @@ def test_missing_uri_and_missing_id_are_rejected_with_reasons() -> None:
 
 
 def test_truncated_body_is_rejected_and_keeps_its_text() -> None:
-    data = WARCINFO + conversion(1, "first") + record(
-        {"WARC-Type": "conversion", "WARC-Target-URI": "http://a.org/", "WARC-Record-ID": "<urn:uuid:t>"},
-        b"only part of the body",
-        length=1000,
-    ).rstrip(b"\r\n")
+    data = (
+        WARCINFO
+        + conversion(1, "first")
+        + record(
+            {"WARC-Type": "conversion", "WARC-Target-URI": "http://a.org/", "WARC-Record-ID": "<urn:uuid:t>"},
+            b"only part of the body",
+            length=1000,
+        ).rstrip(b"\r\n")
+    )
     docs, _ = read(data)
     assert [(d.id, d.reason) for d in docs] == [("doc-1", None), ("t", warc.REASON_TRUNCATED)]
     assert docs[1].text == "only part of the body"
@@ -190,7 +194,11 @@ def test_real_sample_files(name: str) -> None:
 def test_ccnet_sample_reframes_character_counted_lengths() -> None:
     with open(WET_FIXTURES / "ccnet_sample.warc.txt", "rb") as handle:
         docs = list(read_wet(handle, "ccnet_sample.warc.txt"))
-    assert [d.url for d in docs] == ["http://sample_english.com", "http://sample_chinese.zh", "http://sample_russian.ru"]
+    assert [d.url for d in docs] == [
+        "http://sample_english.com",
+        "http://sample_chinese.zh",
+        "http://sample_russian.ru",
+    ]
     assert docs[0].text.startswith("Famous Mark Twain Quotes") and docs[0].text.endswith("Truth isn't.")
     assert docs[1].text.startswith("馬克·吐溫名言") and docs[1].text.endswith("真理不是。")
     # en and zh share one WARC-Record-ID in this sample; ingest's duplicate-id check rejects the second copy.

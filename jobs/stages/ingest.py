@@ -13,6 +13,7 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from udfs.config import PipelineConfig
+from udfs.errors import InputError
 from udfs.ingest import DOC_COLUMNS, FILE_COLUMNS, INGEST_COLUMNS, KIND_DOC, KIND_FILE, ddl, ingest_batches
 from udfs.sources import S3Settings
 from udfs.warc import ReaderLimits
@@ -106,8 +107,20 @@ def reject_duplicate_ids(documents: DataFrame) -> DataFrame:
 
 
 def read_parquet_documents(spark: SparkSession, paths: list[str]) -> DataFrame:
-    """Start from documents an earlier run wrote (``input.format: parquet``): all alive, reason reset."""
+    """Start from Parquet documents (an earlier run's ``documents/``, or any table with ``id`` and ``text``).
+
+    Every row starts alive (``stage``/``reason`` reset). A table not written by cc-refinery gets ``source_file``
+    from the Parquet file a row came from, so per-file accounting still works.
+    """
     frame = spark.read.parquet(*paths)
+    missing = [c for c in ("id", "text") if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"--input {', '.join(paths)}: Parquet input needs columns id and text; missing {', '.join(missing)} "
+            f"(found: {', '.join(frame.columns)})"
+        )
+    if "source_file" not in frame.columns:
+        frame = frame.withColumn("source_file", F.input_file_name())
     return frame.withColumn("stage", F.lit(None).cast("string")).withColumn("reason", F.lit(None).cast("string"))
 
 

@@ -122,6 +122,32 @@ def write_text(spark: SparkSession, path: str, text: str) -> None:
         stream.close()
 
 
+def read_text(spark: SparkSession, path: str) -> str | None:
+    """A small text file from any filesystem Spark can read, or None when it does not exist."""
+    if "://" not in path or path.startswith("file://"):
+        local = path[len("file://") :] if path.startswith("file://") else path
+        if not os.path.exists(local):
+            return None
+        with open(local, encoding="utf-8") as handle:
+            return handle.read()
+    jvm = spark.sparkContext._jvm
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+    fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    if not fs.exists(hadoop_path):
+        return None
+    stream = fs.open(hadoop_path)
+    try:
+        reader = jvm.java.io.BufferedReader(jvm.java.io.InputStreamReader(stream, "UTF-8"))
+        lines = []
+        line = reader.readLine()
+        while line is not None:
+            lines.append(line)
+            line = reader.readLine()
+        return "\n".join(lines)
+    finally:
+        stream.close()
+
+
 def read_outcomes(spark: SparkSession, output: str) -> DataFrame:
     """(source_file, stage, reason) of every written row, kept and rejected, read back from the output."""
     null = F.lit(None).cast("string")

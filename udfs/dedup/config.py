@@ -90,7 +90,7 @@ class NearDedupConfig:
     shingle: ShingleConfig = field(default_factory=ShingleConfig)
     lang_column: str = "lang"
     """Column holding the language code; missing or null uses the default rule (or ``shingle.cjk_fallback``)."""
-    verify: bool = False
+    verify: bool = True
     """Check each candidate edge by the true Jaccard of the shingle sets and drop those below the threshold."""
     verify_threshold: float | None = None
     """Jaccard cut-off for ``verify``; null means ``threshold``."""
@@ -104,8 +104,8 @@ class NearDedupConfig:
     def validate(self, path: str) -> None:
         if not 0 < self.threshold < 1:
             raise ConfigError(f"{path}.threshold: must be within (0, 1), got {self.threshold}")
-        if not 2 <= self.num_perm <= 1024:
-            raise ConfigError(f"{path}.num_perm: must be within [2, 1024], got {self.num_perm}")
+        if not 1 <= self.num_perm <= 1024:
+            raise ConfigError(f"{path}.num_perm: must be within [1, 1024], got {self.num_perm}")
         if (self.bands is None) != (self.rows is None):
             raise ConfigError(f"{path}.bands: give both bands and rows, or neither (derived from threshold)")
         if self.bands is not None and self.rows is not None:

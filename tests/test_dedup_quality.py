@@ -1,0 +1,83 @@
+"""A small run of bench/dedup_quality.py: planted near duplicates in real English and Chinese text, scored against
+exact-Jaccard ground truth; and the 29 real ClueWeb09 Japanese shop pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from bench.dedup_quality import (
+    JAPANESE_WET,
+    WET_DIR,
+    build_corpus,
+    oracle_jaccard,
+    oracle_shingles,
+    read_wet,
+    run_near_dedup,
+    score,
+    truth_for,
+)
+
+pytestmark = pytest.mark.spark
+
+THRESHOLD = 0.75
+
+
+@pytest.fixture(scope="module")
+def corpus() -> tuple[pd.DataFrame, list[int]]:
+    frame = build_corpus(seeds=6, variants=5, singles=6)
+    return frame, truth_for(frame, THRESHOLD)
+
+
+def test_corpus_has_clusters_on_both_sides_of_the_threshold(corpus: tuple[pd.DataFrame, list[int]]) -> None:
+    frame, truth = corpus
+    assert len(frame) == 2 * (6 * 6 + 6)
+    assert set(frame["lang"]) == {"en", "zh"}
+    sizes = pd.Series(truth).value_counts()
+    assert (sizes > 1).sum() >= 8  # planted clusters found by the exact-Jaccard oracle ...
+    assert len(sizes) > 2 * 12  # ... and variants edited below the threshold stay apart
+
+
+def test_verified_near_dedup_is_exact_and_finds_most_duplicates(
+    spark: Any, corpus: tuple[pd.DataFrame, list[int]], tmp_path: Path
+) -> None:
+    frame, truth = corpus
+    removed = run_near_dedup(spark, frame, {"near": {"threshold": THRESHOLD, "verify": True}}, str(tmp_path))
+    result = score(list(frame["id"]), truth, removed)
+    assert result["precision"] == 1.0 and result["clusters_merged"] == 0
+    assert result["recall"] >= 0.85, result  # measured 0.917 (33 of 36)
+
+
+def test_unverified_near_dedup_quality(spark: Any, corpus: tuple[pd.DataFrame, list[int]], tmp_path: Path) -> None:
+    frame, truth = corpus
+    removed = run_near_dedup(spark, frame, {"near": {"threshold": THRESHOLD, "verify": False}}, str(tmp_path))
+    result = score(list(frame["id"]), truth, removed)
+    # measured: precision 0.914 (32 of 35), recall 0.889, 2 clusters merged through LSH false positives
+    assert result["precision"] >= 0.85 and result["recall"] >= 0.8, result
+
+
+def test_clueweb_japanese_shop_pages(spark: Any, tmp_path: Path) -> None:
+    records = read_wet(WET_DIR / JAPANESE_WET)
+    assert len(records) == 29
+    frame = pd.DataFrame(
+        {
+            "id": [r[0] for r in records],
+            "text": [r[1] for r in records],
+            "lang": "ja",
+            "date": "2009-01-01",
+            "group": 0,
+        }
+    )
+    removed = run_near_dedup(spark, frame, {"near": {"threshold": THRESHOLD, "verify": True}}, str(tmp_path))
+    shingles = {r[0]: oracle_shingles(r[1], "char", 5) for r in records}
+    # Every removal is a true duplicate of the page it points to, and that page is kept.
+    assert removed and all(oracle_jaccard(shingles[d], shingles[k]) >= THRESHOLD for d, k in removed.items())
+    assert not set(removed.values()) & set(removed)
+    # A page below the threshold against every other page is never removed.
+    loners = {
+        i for i in shingles if all(oracle_jaccard(shingles[i], shingles[j]) < THRESHOLD for j in shingles if j != i)
+    }
+    assert loners and not loners & set(removed)
