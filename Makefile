@@ -12,7 +12,7 @@ export SPARK_LOCAL_IP := 127.0.0.1
 SAMPLE_OUT ?= output/sample
 PYTEST_ARGS ?=
 
-.PHONY: env sample test test-all lint bench dist clean
+.PHONY: env sample test test-all lint bench dist clean kenlm
 
 env: $(STAMP)
 
@@ -39,6 +39,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/ingest_throughput.py --spark
+
+# KenLM training tools (lmplz, build_binary) built from the kenlm sdist into .cache/kenlm/bin (cached; ~70 s once).
+# Only jobs/train_kenlm.py needs them; the tests that train a model call the same script.
+kenlm:
+	PYTHON=$(PYTHON) bash scripts/build_kenlm.sh
 
 # Code archive for spark-submit --py-files on a cluster (the environment itself: see README, venv-pack).
 dist: $(STAMP)

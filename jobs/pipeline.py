@@ -96,7 +96,14 @@ class PipelineJob(Job):
 
     def run_job(self, spark: Any, args: argparse.Namespace, conf: PipelineConfig) -> int:
         from jobs.stages.ingest import as_dict, read_parquet_documents, read_wet_files
-        from jobs.stages.output import count_outcomes, funnel, read_outcomes, write_frames, write_manifest
+        from jobs.stages.output import (
+            count_outcomes,
+            funnel,
+            read_outcomes,
+            remove_tree,
+            write_frames,
+            write_manifest,
+        )
 
         started = time.time()
         run_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
@@ -118,7 +125,11 @@ class PipelineJob(Job):
         write_frames(frame, output, conf)
         # Counted from what was written, then checked against what ingest read: a lost row cannot hide.
         counts = count_outcomes(read_outcomes(spark, output))
+        # Stages may have cached their inputs (ingest, dedup) and checkpointed (dedup): the output holds it all now.
         frame.unpersist()
+        spark.catalog.clearCache()
+        if not conf.spark.checkpoint_dir:
+            remove_tree(spark, work_dir)
 
         total_read = sum(r.records_read for r in reports) if reports else counts.kept + counts.rejected
         inputs = []
@@ -131,6 +142,15 @@ class PipelineJob(Job):
             inputs.append(entry)
         failed = [r.path for r in reports if r.status == "failed"]
         stage_table = funnel(total_read, counts, self.stages)
+        outputs = {"documents": f"{output}/documents", "rejected": f"{output}/rejected"}
+        report_error = None
+        try:
+            token_table = self.token_table(spark, output, conf, run_id, total_read, counts)
+            if "report" in self.stages and conf.report.enabled:
+                outputs["reports"] = f"{output}/reports"
+        except Exception as exc:  # the data is written: still write the manifest, then fail the run
+            LOG.exception("report failed")
+            token_table, report_error = None, f"{type(exc).__name__}: {exc}"
         manifest = {
             "run_id": run_id,
             "started_at": datetime.fromtimestamp(started, timezone.utc).isoformat(),
@@ -149,21 +169,40 @@ class PipelineJob(Job):
             },
             "funnel": stage_table,
             "inputs": inputs,
-            "outputs": {"documents": f"{output}/documents", "rejected": f"{output}/rejected"},
+            "outputs": outputs,
         }
+        if report_error:
+            manifest["status"] = "failed"
+            manifest["report_error"] = report_error
         manifest_path = write_manifest(spark, output, manifest)
-        print_summary(manifest, manifest_path)
+        print_summary(manifest, manifest_path, token_table, conf.report.top_n)
         if not invariant_ok:
             LOG.error("accounting invariant broken: read %d != kept %d + rejected %d", total_read, counts.kept,
                       counts.rejected)
+            return 1
+        if report_error:
+            LOG.error("report failed: %s", report_error)
             return 1
         if failed and conf.run.fail_on_failed_inputs:
             LOG.error("%d input file(s) failed: %s", len(failed), ", ".join(failed))
             return 1
         return 0
 
+    def token_table(self, spark: Any, output: str, conf: PipelineConfig, run_id: str, total_read: int,
+                    counts: Any) -> Any:
+        """Write ``<output>/reports/`` when the report stage runs; the category × language token table either way."""
+        from jobs.stages.report import build_report, tokens_by_category
 
-def print_summary(manifest: dict[str, Any], manifest_path: str) -> None:
+        if "report" not in self.stages or not conf.report.enabled:
+            return tokens_by_category(spark.read.parquet(f"{output}/documents"))
+        tokenizer = getattr(conf.tokens, "tokenizer", None) if "tokens" in self.stages else None
+        run_info = {"run_id": run_id, "stages": self.stages, "records_read": total_read, "tokenizer": tokenizer}
+        tables, reports = build_report(spark, output, conf.report, run_info, (counts.by_reason, counts.kept))
+        LOG.info("report written to %s", reports)
+        return tables["tokens_by_category"]
+
+
+def print_summary(manifest: dict[str, Any], manifest_path: str, token_table: Any = None, top_n: int = 20) -> None:
     totals = manifest["totals"]
     lines = [
         "",
@@ -177,10 +216,16 @@ def print_summary(manifest: dict[str, Any], manifest_path: str) -> None:
         lines.append(f"    {row['stage']:<10} in {row['in']:>8}  kept {row['kept']:>8}  rejected {row['rejected']:>8}")
         for reason, n in sorted(row["reasons"].items(), key=lambda item: -item[1]):
             lines.append(f"        {reason:<40} {n:>8}")
+    if token_table is not None:
+        from udfs.report import token_console_lines
+
+        lines += token_console_lines(token_table, top_n)
     for entry in manifest["inputs"]:
         if entry["status"] != "ok":
             lines.append(f"  input {entry['status']}: {entry['path']}: {entry['error']}")
     lines += [f"  documents: {manifest['outputs']['documents']}", f"  rejected:  {manifest['outputs']['rejected']}"]
+    if "reports" in manifest["outputs"]:
+        lines.append(f"  reports:   {manifest['outputs']['reports']}")
     lines.append(f"  manifest:  {manifest_path}")
     print("\n".join(lines), flush=True)
 

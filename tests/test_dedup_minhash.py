@@ -37,9 +37,9 @@ def test_config_defaults_and_yaml_agree() -> None:
 
     conf = load_config("conf/defaults.yaml").dedup
     assert conf.near.threshold == 0.75 and conf.near.num_perm == 112
-    assert conf.near.lsh_params() == (11, 10)
+    assert conf.near.lsh_params() == (16, 7)  # false negatives weighted 0.9
     assert conf.near.shingle.rule_for("zh").unit == "char" and conf.near.shingle.rule_for("en").unit == "word"
-    assert conf.near.verify is True and conf.near.enabled is False
+    assert conf.near.verify is True and conf.near.enabled is True
     assert conf.paragraphs.enabled is False and conf.keep == "first" and conf.keep_per_cluster == 1
 
 
@@ -185,7 +185,7 @@ def test_identical_texts_share_every_band_and_different_texts_none() -> None:
     conf = NearDedupConfig()
     texts = pd.Series(["Same words, in the same order here.", "same words in the same order here", "other text"])
     hashes = batch_band_hashes(texts, None, conf).hashes
-    assert hashes.shape == (3, 11)
+    assert hashes.shape == (3, 16)  # 16 bands x 7 rows: the defaults
     assert np.array_equal(hashes[0], hashes[1])  # equal after lower-casing and stripping punctuation
     assert not np.isin(hashes[2], hashes[0]).any()
 

@@ -10,7 +10,15 @@ import pytest
 
 from tests.conftest import FIXTURES
 from udfs.errors import ConfigError
-from udfs.normalize import NormalizeConfig, clean_text, convert_chinese, is_chinese, normalize_batch
+from udfs.normalize import (
+    _MOJIBAKE_HINT,
+    NormalizeConfig,
+    clean_text,
+    convert_chinese,
+    is_chinese,
+    normalize_batch,
+    repair_mojibake,
+)
 
 CONF = NormalizeConfig()
 
@@ -78,3 +86,46 @@ def test_the_fixture_has_the_expected_number_of_cases() -> None:
 @pytest.mark.parametrize(("mode", "text", "expected"), CASES, ids=[f"{m}-{i}" for i, (m, _, _) in enumerate(CASES)])
 def test_opencc_cases(mode: str, text: str, expected: str) -> None:
     assert convert_chinese(text, mode) == expected
+
+
+# Literal mojibake: UTF-8 bytes decoded as cp1252 (Windows) or latin-1 (ISO-8859-1), as found on web pages.
+MOJIBAKE = [
+    ("The cafÃ© serves crÃ¨me brÃ»lÃ©e â€“ itâ€™s â€œgreatâ€\x9d.", "The café serves crème brûlée – it’s “great”."),
+    ("Le cafÃ© est dÃ©jÃ\xa0 prÃªt, lâ€™Ã©tÃ© arrive.", "Le café est déjà prêt, l’été arrive."),
+    ("Good text, then one bad piece: donâ€™t stop", "Good text, then one bad piece: don’t stop"),
+    ("ä¸\xadæ\x96\x87ç½\x91é¡µ", "中文网页"),  # latin-1: the C1 bytes survive as U+0080-U+009F
+    (
+        "å\x8c\x97äº¬æ\x98¯ä¸\xadå\x8d\x8eäººæ°\x91å\x85±å\x92\x8cå\x9b½ç\x9a\x84é¦\x96é\x83½ã\x80\x82",
+        "北京是中华人民共和国的首都。",
+    ),
+]
+CLEAN = [
+    "Il a dit «café» et «thé» à l'été.",  # é» looks like a lead and a continuation byte: ftfy leaves it
+    "naïve résumé Ångström — Ça coûte 5 €… “quoted”",
+    "Straße, Übermäßig, ÄÖÜ äöü; Ærø Ørsted",
+    "&amp; stays escaped, ﬁ stays a ligature, ＡＢＣ stays full-width",
+    "北京是中华人民共和国的首都。東京は日本の首都です。",
+    "Москва — столица России.",
+]
+
+
+@pytest.mark.parametrize(("broken", "fixed"), MOJIBAKE, ids=["en-cp1252", "fr-cp1252", "en-partial", "zh-1", "zh-2"])
+def test_mojibake_is_repaired(broken: str, fixed: str) -> None:
+    assert _MOJIBAKE_HINT.search(broken)
+    assert repair_mojibake(broken) == fixed
+    assert clean_text(broken, CONF) == fixed
+
+
+@pytest.mark.parametrize("text", CLEAN)
+def test_clean_text_is_untouched_by_the_repair(text: str) -> None:
+    assert repair_mojibake(text) == text
+    assert clean_text(text, CONF) == clean_text(text, NormalizeConfig(repair_mojibake=False))
+
+
+def test_only_text_with_the_trace_reaches_ftfy() -> None:
+    assert [bool(_MOJIBAKE_HINT.search(text)) for text in CLEAN] == [True, False, False, False, False, False]
+
+
+def test_mojibake_repair_can_be_switched_off() -> None:
+    broken, _ = MOJIBAKE[0]
+    assert clean_text(broken, NormalizeConfig(repair_mojibake=False)) == broken.replace("\x9d", "")

@@ -184,7 +184,7 @@ class SparkConfig:
     conf: dict[str, Any] = field(default_factory=dict)
     """Extra Spark settings (scalars, passed as strings); a value given to spark-submit ``--conf`` wins."""
     checkpoint_dir: str | None = None
-    """Where iterative stages (dedup's connected components) checkpoint; default ``<output>/_tmp/checkpoints``."""
+    """Where dedup's connected components checkpoint; default ``<output>/_tmp``, deleted when the run ends."""
 
     def validate(self, path: str) -> None:
         for key, value in self.conf.items():
@@ -222,7 +222,14 @@ SECTIONS: dict[str, Any] = {
     "output": OutputConfig,
     "normalize": "udfs.normalize:NormalizeConfig",
     "langid": "udfs.langid:LangIdConfig",
+    "quality": "udfs.quality.config:QualityConfig",
+    "perplexity": "udfs.perplexity:PerplexityConfig",
+    "quality_classifier": "udfs.quality_classifier:QualityClassifierConfig",
     "dedup": "udfs.dedup.config:DedupConfig",
+    "pii": "udfs.pii:PiiConfig",
+    "tokens": "udfs.tokens:TokensConfig",
+    "categories": "udfs.categories:CategoriesConfig",
+    "report": "udfs.report:ReportConfig",
 }
 
 

@@ -1,4 +1,9 @@
-"""Text normalization over batches: Unicode NFC, control characters, whitespace, Traditional→Simplified Chinese.
+"""Text normalization over batches: mojibake repair, NFC, control characters, whitespace, Traditional→Simplified.
+
+Mojibake repair is conservative: only text showing a UTF-8 lead byte read as a cp1252/latin-1 character followed by a
+continuation byte read the same way (``Ã©``, ``â€™``, ``ä¸\xad``) is handed to ftfy, and ftfy may only undo that
+mis-decoding — no HTML unescaping, quote uncurling, width folding, lossy-sequence replacement or normalization of its
+own. Clean text never reaches ftfy, which keeps the cost to one regex search per page.
 
 The ``normalize`` stage runs before language ID, so whether a page is Chinese is decided here from script evidence:
 a page whose letters are mostly Han characters and that has no Kana (Japanese mixes Han with Kana) is converted with
@@ -30,6 +35,12 @@ _BLANK_RUNS = re.compile(r"\n{3,}")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff]")
 _LETTER = re.compile(r"[^\W\d_]")
+# A UTF-8 lead byte (0xC2-0xF4) then a continuation byte (0x80-0xBF), both decoded as cp1252 or latin-1: the trace
+# mis-decoded UTF-8 leaves. The continuation set is latin-1's 0x80-0xBF plus the characters cp1252 puts at 0x80-0x9F.
+_MOJIBAKE_HINT = re.compile(
+    "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014"
+    "\u2018-\u201a\u201c-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]"
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,8 @@ class NormalizeConfig:
     """Share of letters that must be Han characters (and no Kana) for a page to count as Chinese."""
     max_blank_lines: int = 2
     """Longer runs of blank lines are collapsed to this many."""
+    repair_mojibake: bool = True
+    """Undo UTF-8 text mis-decoded as cp1252/latin-1 (ftfy's encoding fix only), on text that shows its trace."""
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], path: str) -> NormalizeConfig:
@@ -62,7 +75,42 @@ class NormalizeConfig:
             raise ConfigError(f"{path}.max_blank_lines: must be >= 1")
 
 
+def _mojibake_fixer_config() -> Any:
+    import ftfy
+
+    # Only the re-decoding of mis-decoded UTF-8 (and of pieces of it inside otherwise good text); every other ftfy
+    # fix is off: they change text that is not broken, and the rest of clean_text does its own normalization.
+    return ftfy.TextFixerConfig(
+        unescape_html=False,
+        remove_terminal_escapes=False,
+        fix_encoding=True,
+        restore_byte_a0=False,
+        replace_lossy_sequences=False,
+        decode_inconsistent_utf8=True,
+        fix_c1_controls=False,
+        fix_latin_ligatures=False,
+        fix_character_width=False,
+        uncurl_quotes=False,
+        fix_line_breaks=False,
+        fix_surrogates=False,
+        remove_control_chars=False,
+        normalization=None,
+        explain=False,
+    )
+
+
+def repair_mojibake(text: str) -> str:
+    """``text`` with UTF-8 mis-decoded as cp1252/latin-1 re-decoded; unchanged unless it shows that trace."""
+    if not _MOJIBAKE_HINT.search(text):
+        return text
+    import ftfy
+
+    return ftfy.fix_encoding(text, cached_model("ftfy", "fix_encoding", lambda _: _mojibake_fixer_config()))
+
+
 def clean_text(text: str, conf: NormalizeConfig) -> str:
+    if conf.repair_mojibake:
+        text = repair_mojibake(text)  # first: latin-1 mojibake holds C1 characters that the control clean-up removes
     text = unicodedata.normalize(conf.unicode_form, text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub("", text)

@@ -1,4 +1,6 @@
-"""Stage ``langid``: fastText language ID on cleaned text; ``lang`` and ``lang_score`` kept as columns.
+"""Stage ``langid``: language ID on cleaned text; ``lang``, ``lang_score`` and ``lang_method`` kept as columns.
+
+``lang_method`` says which evidence decided (``fasttext``, ``script`` or ``second``: see udfs.langid).
 
 Tag then filter: the batch function only predicts; the per-language minimum score from conf is applied here as a
 Spark expression, so retuning a threshold never re-runs the model on stored scores.
@@ -33,7 +35,7 @@ def apply(frame: DataFrame, context: Any) -> DataFrame:
     def detect(batch: pd.DataFrame) -> pd.DataFrame:
         return detect_languages(batch["text"], conf)
 
-    tagged = map_live_rows(frame, detect, {"lang": "string", "lang_score": "double"})
+    tagged = map_live_rows(frame, detect, {"lang": "string", "lang_score": "double", "lang_method": "string"})
     thresholds = {k: v for k, v in conf.min_score.items() if k != "default"}
     reason = first_reason(
         [

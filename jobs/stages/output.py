@@ -55,8 +55,8 @@ def funnel(total: int, counts: RunCounts, stages_run: list[str]) -> list[dict[st
     alive = total
     for stage in STAGES:
         reasons = {reason: n for (s, reason), n in sorted(counts.by_reason.items()) if s == stage}
-        if stage not in stages_run and not reasons:
-            continue
+        if (stage not in stages_run or stage == "report") and not reasons:
+            continue  # the report reads the output; it filters nothing
         rejected = sum(reasons.values())
         table.append({"stage": stage, "in": alive, "kept": alive - rejected, "rejected": rejected, "reasons": reasons})
         alive -= rejected
@@ -120,6 +120,18 @@ def write_text(spark: SparkSession, path: str, text: str) -> None:
         stream.write(bytearray(text.encode("utf-8")))
     finally:
         stream.close()
+
+
+def remove_tree(spark: SparkSession, path: str) -> None:
+    """Delete a folder (scratch data such as checkpoints) on any filesystem Spark can write to; missing is fine."""
+    if "://" not in path or path.startswith("file://"):
+        shutil.rmtree(path[len("file://") :] if path.startswith("file://") else path, ignore_errors=True)
+        return
+    jvm = spark.sparkContext._jvm
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+    fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    if fs.exists(hadoop_path):
+        fs.delete(hadoop_path, True)
 
 
 def read_text(spark: SparkSession, path: str) -> str | None:

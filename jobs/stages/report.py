@@ -1,97 +1,222 @@
 """Stage ``report``: tables computed from the written data with ``groupBy().agg()``, rendered by udfs.report.
 
 Writes ``<output>/reports/``: ``tokens_by_category.parquet`` (category × language: documents, tokens, chars,
-share), ``funnel.parquet`` (stage × reason counts), ``signals.parquet`` (binned distributions of quality signals
-such as ``lang_score`` and ``perplexity`` over every record that has them), plus ``report.md`` and PNG plots.
-Only aggregates (a few hundred rows) ever reach the driver.
+share), ``funnel.parquet`` (stage × reason counts with their share of records read), ``signals.parquet`` (binned
+distributions of quality signals such as ``lang_score`` and ``perplexity``, kept and rejected records apart),
+``signal_summary.parquet``, ``pii.parquet`` when the ``pii`` stage ran, ``report.json`` with the same tables,
+``report.md`` and PNG plots. Only aggregates (a few hundred rows) ever reach the driver.
+
+The report reads ``<output>/documents`` and ``<output>/rejected`` back rather than the frame of the run, so it
+counts exactly what was written and can be rebuilt for any finished output (``build_report``). Columns added by
+optional stages (``category``, ``n_tokens``, ``n_chars``, ``perplexity``, ``quality_score``, ``pii_*``) are used
+where present: without ``category`` every document is ``other``; without ``n_tokens`` tokens are null (not 0);
+without ``n_chars`` characters are ``length(text)``.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-# signal column → (low, high, bins, log10 scale): the histogram ranges drawn in the report.
-SIGNALS: dict[str, tuple[float, float, int, bool]] = {
-    "lang_score": (0.0, 1.0, 20, False),
-    "perplexity": (0.0, 5.0, 25, True),  # log10(perplexity): 1 … 100,000
-    "quality_score": (0.0, 1.0, 20, False),
-}
+from udfs.config import STAGES
+from udfs.report import (
+    PII_COLUMNS,
+    SIGNAL_COLUMNS,
+    SUMMARY_COLUMNS,
+    ReportConfig,
+    funnel_rows,
+    with_shares,
+    write_report,
+)
+
+STAGE = "report"
+UNKNOWN_LANGUAGE = "und"
+"""Language of documents without one (langid did not run), as in BCP 47."""
+FALLBACK_CATEGORY = "other"
+"""Category of documents without one (the categories stage did not run or matched no rule)."""
+PII_PREFIX = "pii_"
 
 
 def tokens_by_category(documents: DataFrame) -> pd.DataFrame:
-    """category × lang: documents, tokens, chars and each cell's share of all tokens."""
-    category = F.coalesce(F.col("category"), F.lit("other")) if "category" in documents.columns else F.lit("other")
-    tokens = F.col("n_tokens") if "n_tokens" in documents.columns else F.lit(0)
-    chars = F.col("n_chars") if "n_chars" in documents.columns else F.length("text")
+    """category × lang: documents, tokens, chars and each cell's share of all tokens, largest first."""
+    columns = set(documents.columns)
+    category = F.coalesce(F.col("category"), F.lit(FALLBACK_CATEGORY)) if "category" in columns else F.lit(
+        FALLBACK_CATEGORY
+    )
+    lang = F.coalesce(F.col("lang"), F.lit(UNKNOWN_LANGUAGE)) if "lang" in columns else F.lit(UNKNOWN_LANGUAGE)
+    tokens = F.sum("n_tokens").cast("long") if "n_tokens" in columns else F.lit(None).cast("long")
+    chars = F.col("n_chars") if "n_chars" in columns else F.length("text")
     table = (
-        documents.groupBy(category.alias("category"), F.coalesce(F.col("lang"), F.lit("und")).alias("lang"))
-        .agg(
-            F.count(F.lit(1)).alias("documents"),
-            F.sum(tokens).cast("long").alias("tokens"),
-            F.sum(chars).cast("long").alias("chars"),
-        )
+        documents.groupBy(category.alias("category"), lang.alias("lang"))
+        .agg(F.count(F.lit(1)).alias("documents"), tokens.alias("tokens"), F.sum(chars).cast("long").alias("chars"))
         .toPandas()
     )
-    total = table["tokens"].sum()
-    table["share"] = table["tokens"] / total if total else 0.0
-    return table.sort_values(["tokens", "category", "lang"], ascending=[False, True, True]).reset_index(drop=True)
+    return with_shares(table)
 
 
-def funnel_table(by_reason: dict[tuple[str, str], int], kept: int) -> pd.DataFrame:
-    rows = [{"stage": stage, "reason": reason, "documents": n} for (stage, reason), n in sorted(by_reason.items())]
-    rows.append({"stage": "kept", "reason": "", "documents": kept})
-    return pd.DataFrame(rows, columns=["stage", "reason", "documents"])
+def funnel_counts(documents: DataFrame, rejected: DataFrame) -> tuple[dict[tuple[str, str], int], int]:
+    """(stage, reason) → rejected count, and the number of kept documents, from the written data."""
+    rows = rejected.groupBy("stage", "reason").agg(F.count(F.lit(1)).alias("n")).collect()
+    kept = documents.agg(F.count(F.lit(1)).alias("n")).collect()[0]["n"]
+    return {(r["stage"], r["reason"]): int(r["n"]) for r in rows}, int(kept)
 
 
-def signal_histograms(records: DataFrame) -> pd.DataFrame:
-    """(signal, bin_low, bin_high, count) for each signal column present, over records that have a value."""
+def _signal_records(documents: DataFrame, rejected: DataFrame, names: list[str]) -> DataFrame | None:
+    """Long form (part, signal, value) of every non-null, non-NaN signal value of kept and rejected records."""
     parts = []
-    for signal, (low, high, bins, log) in SIGNALS.items():
-        if signal not in records.columns:
+    for part, frame in (("documents", documents), ("rejected", rejected)):
+        present = [n for n in names if n in frame.columns]
+        if not present:
             continue
-        value = F.log10(F.col(signal)) if log else F.col(signal)
-        width = (high - low) / bins
-        index = F.least(F.greatest(F.floor((value - low) / width), F.lit(0)), F.lit(bins - 1)).cast("int")
-        present = F.col(signal).isNotNull() & ~F.isnan(signal) & ((F.col(signal) > 0) if log else F.lit(True))
-        counts = (
-            records.filter(present)
-            .groupBy(index.alias("bin"))
-            .count()
-            .toPandas()
-        )
-        for row in counts.itertuples():
-            bin_low, bin_high = low + row.bin * width, low + (row.bin + 1) * width
-            if log:
-                bin_low, bin_high = math.pow(10, bin_low), math.pow(10, bin_high)
-            parts.append({"signal": signal, "bin_low": bin_low, "bin_high": bin_high, "count": int(row.count)})
-    frame = pd.DataFrame(parts, columns=["signal", "bin_low", "bin_high", "count"])
-    return frame.sort_values(["signal", "bin_low"]).reset_index(drop=True)
+        pairs = F.array(*[F.struct(F.lit(n).alias("signal"), F.col(n).cast("double").alias("value")) for n in present])
+        parts.append(frame.select(F.lit(part).alias("part"), F.explode(pairs).alias("s")))
+    if not parts:
+        return None
+    records = parts[0]
+    for other in parts[1:]:
+        records = records.unionByName(other)
+    value = F.col("s.value")
+    return records.select("part", F.col("s.signal").alias("signal"), value.alias("value")).filter(
+        value.isNotNull() & ~F.isnan(value)
+    )
 
 
-def _write_table(spark: SparkSession, table: pd.DataFrame, path: str) -> None:
-    if "://" not in path or path.startswith("file://"):
-        local = path.removeprefix("file://")
-        os.makedirs(os.path.dirname(local), exist_ok=True)
-        table.to_parquet(local, index=False)
-        return
-    spark.createDataFrame(table).coalesce(1).write.mode("overwrite").parquet(path)
+def _by_signal(conf: ReportConfig, pick: Any) -> Column:
+    """A column holding ``pick(spec)`` for each row's signal."""
+    expression = F.lit(None)
+    for name, spec in conf.signals.items():
+        expression = F.when(F.col("signal") == name, F.lit(pick(spec))).otherwise(expression)
+    return expression
 
 
-def _copy_out(spark: SparkSession, local: Path, target: str) -> None:
+def signal_tables(documents: DataFrame, rejected: DataFrame, conf: ReportConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(histograms, summary) of the configured signals present in the data.
+
+    Histograms: (signal, part, bin_low, bin_high, count) with every bin of the configured range, empty ones at 0;
+    values outside the range fall in the first/last bin; a log signal bins log10(value) and skips values <= 0.
+    Summary: (signal, part, count, mean, min, p10, p50, p90, max) with approximate percentiles.
+    """
+    names = [n for n in conf.signals if n in documents.columns or n in rejected.columns]
+    records = _signal_records(documents, rejected, names)
+    if records is None:
+        return pd.DataFrame(columns=SIGNAL_COLUMNS), pd.DataFrame(columns=SUMMARY_COLUMNS)
+    quantiles = F.percentile_approx("value", [0.1, 0.5, 0.9], 10000)
+    summary = (
+        records.groupBy("signal", "part")
+        .agg(F.count(F.lit(1)).alias("count"), F.mean("value").alias("mean"), F.min("value").alias("min"),
+             quantiles.alias("q"), F.max("value").alias("max"))
+        .select("signal", "part", "count", "mean", "min", F.col("q")[0].alias("p10"), F.col("q")[1].alias("p50"),
+                F.col("q")[2].alias("p90"), "max")
+        .toPandas()
+    )
+    log = _by_signal(conf, lambda s: s.log)
+    low, high, bins = _by_signal(conf, lambda s: s.low), _by_signal(conf, lambda s: s.high), _by_signal(
+        conf, lambda s: s.bins
+    )
+    scaled = F.when(log, F.log10("value")).otherwise(F.col("value"))
+    # Multiply before dividing: (0.95 - 0) * 20 / 1 is exactly 19, while 0.95 / 0.05 is 18.999… (wrong bin).
+    index = F.least(F.greatest(F.floor((scaled - low) * bins / (high - low)), F.lit(0)), bins - 1).cast("int")
+    counts = (
+        records.filter(~log | (F.col("value") > 0))
+        .groupBy("signal", "part", index.alias("bin"))
+        .agg(F.count(F.lit(1)).alias("count"))
+        .toPandas()
+    )
+    return _full_histograms(counts, conf), _ordered(summary, conf)[SUMMARY_COLUMNS]
+
+
+def _ordered(table: pd.DataFrame, conf: ReportConfig) -> pd.DataFrame:
+    rank = {name: i for i, name in enumerate(conf.signals)}
+    ranked = table.assign(_rank=table["signal"].map(rank)).sort_values(["_rank", "part"])
+    return ranked.drop(columns="_rank").reset_index(drop=True)
+
+
+def _full_histograms(counts: pd.DataFrame, conf: ReportConfig) -> pd.DataFrame:
+    found = {(r.signal, r.part, int(r.bin)): int(r.count) for r in counts.itertuples()}
+    rows = []
+    for signal, part in sorted({(s, p) for s, p, _ in found}, key=lambda k: (list(conf.signals).index(k[0]), k[1])):
+        spec = conf.signals[signal]
+        width = (spec.high - spec.low) / spec.bins
+        for i in range(spec.bins):
+            edges = [spec.low + i * width, spec.low + (i + 1) * width]
+            if spec.log:
+                edges = [10.0**e for e in edges]
+            rows.append({"signal": signal, "part": part, "bin_low": edges[0], "bin_high": edges[1],
+                         "count": found.get((signal, part, i), 0)})
+    table = pd.DataFrame(rows, columns=SIGNAL_COLUMNS)
+    table["count"] = table["count"].astype("int64")
+    return table
+
+
+def pii_totals(documents: DataFrame) -> pd.DataFrame:
+    """Per ``pii_<kind>`` count column of the kept documents: replacements and documents with at least one."""
+    columns = sorted(c for c in documents.columns if c.startswith(PII_PREFIX)
+                     and dict(documents.dtypes)[c] in ("int", "bigint", "smallint", "tinyint"))
+    if not columns:
+        return pd.DataFrame(columns=PII_COLUMNS)
+    aggregates = []
+    for c in columns:
+        aggregates += [F.sum(c).cast("long").alias(f"{c}__n"), F.count(F.when(F.col(c) > 0, 1)).alias(f"{c}__d")]
+    row = documents.agg(*aggregates).collect()[0]
+    table = pd.DataFrame(
+        [
+            {"kind": c.removeprefix(PII_PREFIX), "replacements": int(row[f"{c}__n"] or 0),
+             "documents": int(row[f"{c}__d"])}
+            for c in columns
+        ],
+        columns=PII_COLUMNS,
+    )
+    return table.sort_values(["replacements", "kind"], ascending=[False, True]).reset_index(drop=True)
+
+
+def compute_tables(
+    spark: SparkSession,
+    output: str,
+    conf: ReportConfig,
+    records_read: int | None = None,
+    counts: tuple[Mapping[tuple[str, str], int], int] | None = None,
+) -> tuple[dict[str, pd.DataFrame], int]:
+    """Every report table from the written ``<output>``; ``counts`` = (by_reason, kept) when already known.
+
+    Returns the tables and the number of records read (``records_read``, or kept + rejected when not given).
+    """
+    documents = spark.read.parquet(f"{output}/documents")
+    rejected = spark.read.parquet(f"{output}/rejected")
+    by_reason, kept = counts if counts is not None else funnel_counts(documents, rejected)
+    read = records_read if records_read is not None else kept + sum(by_reason.values())
+    histograms, summary = signal_tables(documents, rejected, conf)
+    tables = {
+        "tokens_by_category": tokens_by_category(documents),
+        "funnel": funnel_rows(by_reason, kept, read, STAGES),
+        "signals": histograms,
+        "signal_summary": summary,
+    }
+    pii = pii_totals(documents)
+    if len(pii):
+        tables["pii"] = pii
+    return tables, read
+
+
+def copy_out(spark: SparkSession, local: Path, target: str) -> None:
+    """Copy a local file to ``target`` on any filesystem Spark can write to (local, HDFS, s3://, gs://)."""
     if "://" not in target or target.startswith("file://"):
         destination = target.removeprefix("file://")
-        os.makedirs(os.path.dirname(destination), exist_ok=True)
+        os.makedirs(os.path.dirname(destination) or ".", exist_ok=True)
         shutil.copyfile(local, destination)
         return
+    hadoop_copy(spark, local, target)
+
+
+def hadoop_copy(spark: SparkSession, local: Path, target: str) -> None:
+    """Copy through the Hadoop FileSystem of ``target``'s scheme (EMRFS, GCS connector, HDFS), overwriting."""
     jvm = spark.sparkContext._jvm
     path = jvm.org.apache.hadoop.fs.Path(target)
     path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).copyFromLocalFile(
@@ -100,27 +225,24 @@ def _copy_out(spark: SparkSession, local: Path, target: str) -> None:
 
 
 def build_report(
-    spark: SparkSession, output: str, by_reason: dict[tuple[str, str], int], kept: int, run_info: dict[str, Any]
-) -> dict[str, Any]:
-    """Compute the report tables from ``<output>`` and write them with the rendered report; returns the tables."""
-    from udfs.report import write_report
+    spark: SparkSession,
+    output: str,
+    conf: ReportConfig,
+    run_info: Mapping[str, Any] | None = None,
+    counts: tuple[Mapping[tuple[str, str], int], int] | None = None,
+) -> tuple[dict[str, pd.DataFrame], str]:
+    """Compute the report of ``<output>`` and write it to ``<output>/reports/``; returns (tables, reports folder).
 
-    documents = spark.read.parquet(f"{output}/documents")
-    rejected = spark.read.parquet(f"{output}/rejected")
-    shared = [c for c in SIGNALS if c in documents.columns]
-    records = documents.select(*shared).unionByName(
-        rejected.select(*[c for c in shared if c in rejected.columns]), allowMissingColumns=True
-    )
-    tables = {
-        "tokens_by_category": tokens_by_category(documents),
-        "funnel": funnel_table(by_reason, kept),
-        "signals": signal_histograms(records),
-    }
+    ``run_info`` (run_id, stages, records_read, tokenizer…) is shown at the top of report.md and stored in
+    report.json. Files are rendered in a local temporary folder, then copied, so remote outputs work too.
+    """
+    output = output.rstrip("/")
+    info = dict(run_info or {})
+    tables, read = compute_tables(spark, output, conf, info.get("records_read"), counts)
+    info["records_read"] = read
+    info.setdefault("output", output)
     reports = f"{output}/reports"
-    for name, table in tables.items():
-        _write_table(spark, table, f"{reports}/{name}.parquet")
-    with tempfile.TemporaryDirectory() as tmp:
-        written = write_report(Path(tmp), tables["tokens_by_category"], tables["funnel"], tables["signals"], run_info)
-        for path in written:
-            _copy_out(spark, Path(path), f"{reports}/{Path(path).name}")
-    return tables
+    with tempfile.TemporaryDirectory(prefix="cc-refinery-report-") as tmp:
+        for path in write_report(Path(tmp), tables, info, conf):
+            copy_out(spark, path, f"{reports}/{path.name}")
+    return tables, reports

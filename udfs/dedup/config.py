@@ -82,8 +82,10 @@ class NearDedupConfig:
     """LSH bands; with ``rows`` both null they are derived from ``threshold`` (weighted FP+FN minimum)."""
     rows: int | None = None
     """Rows (permutations) per band; ``bands * rows <= num_perm``."""
-    false_positive_weight: float = 0.5
-    false_negative_weight: float = 0.5
+    false_positive_weight: float = 0.1
+    """Weight of the false-positive area when deriving bands x rows (verification removes false positives)."""
+    false_negative_weight: float = 0.9
+    """Weight of the false-negative area: misses are never recovered, so they weigh more."""
     seed: int = 42
     """Seed of the hash functions: runs sharing an index must use the same seed, num_perm, bands, rows, shingles."""
     text_key: TextKeyConfig = field(default_factory=lambda: TextKeyConfig(strip_punctuation=True))

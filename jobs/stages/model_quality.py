@@ -1,0 +1,151 @@
+"""Model-based quality, applied at the end of the ``quality`` stage: KenLM perplexity (CCNet/LLaMA) and a fastText
+quality classifier (GPT-3). Each part runs only when its conf section has ``enabled: true``.
+
+Tag then filter, as everywhere: the batch functions only score (``perplexity``, ``quality_score``); buckets,
+limits and the keep rules are Spark expressions over those columns.
+
+- ``perplexity`` / ``perplexity_bucket``: CCNet buckets from per-language cut-offs — fixed in conf
+  (``perplexity.cutoffs``) or computed on this run's live documents with ``percentile_approx`` grouped by language
+  (the scored frame is persisted for that pass so KenLM runs once; a language with fewer than
+  ``min_documents_for_cutoffs`` documents gets no bucket). Drops: ``perplexity:max`` (above the absolute
+  per-language limit), ``perplexity:bucket_<name>`` (bucket not in ``keep_buckets``).
+- ``quality_score``: P(reference-like). Drops: ``quality_classifier:low_score`` (threshold rule) or
+  ``quality_classifier:pareto`` (GPT-3 rule; the draw is ``xxhash64(seed, id)`` turned into a Pareto variate, so a
+  rerun drops the same documents).
+
+Documents whose language has no model get null scores and a null bucket and are never dropped here.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pandas as pd
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from jobs.stages.common import first_reason, map_live_rows, tag_rejects
+from jobs.stages.langid import per_language
+from udfs.errors import ConfigError
+
+LOG = logging.getLogger("cc_refinery")
+
+STAGE = "quality"
+_TWO_POW_53 = 2**53
+
+
+def apply(frame: DataFrame, context: Any) -> DataFrame:
+    perplexity_conf = context.conf.perplexity
+    classifier_conf = context.conf.quality_classifier
+    if not (perplexity_conf.enabled or classifier_conf.enabled):
+        return frame
+    if "lang" not in frame.columns:
+        raise ConfigError("perplexity/quality_classifier: need the `lang` column (run the langid stage first)")
+    if perplexity_conf.enabled:
+        check_models(perplexity_conf.models, "perplexity.models")
+        frame = apply_perplexity(frame, perplexity_conf)
+    if classifier_conf.enabled:
+        check_models(classifier_conf.models, "quality_classifier.models")
+        frame = apply_classifier(frame, classifier_conf)
+    return frame
+
+
+def check_models(models: dict[str, str], key: str) -> None:
+    """Fail on the driver, naming the key, before any executor tries to load a missing model."""
+    from udfs.perplexity import resolve_model_path
+
+    for lang, path in models.items():
+        try:
+            resolve_model_path(path)
+        except FileNotFoundError as exc:
+            raise ConfigError(f"{key}.{lang}: {exc}") from None
+
+
+def compute_cutoffs(frame: DataFrame, langs: list[str], conf: Any) -> dict[str, tuple[float, float]]:
+    """Per-language perplexity percentiles of the live scored documents (a small collect: two numbers a language),
+    for languages with at least ``conf.min_documents_for_cutoffs`` such documents."""
+    if not langs:
+        return {}
+    fractions = F.array(*[F.lit(p / 100.0) for p in conf.percentiles])
+    rows = (
+        frame.where(F.col("reason").isNull() & F.col("perplexity").isNotNull() & F.col("lang").isin(langs))
+        .groupBy("lang")
+        .agg(
+            F.percentile_approx("perplexity", fractions, conf.percentile_accuracy).alias("cutoffs"),
+            F.count("*").alias("documents"),
+        )
+        .collect()
+    )
+    cutoffs = {}
+    for row in rows:
+        if row["documents"] >= conf.min_documents_for_cutoffs:
+            cutoffs[row["lang"]] = (float(row["cutoffs"][0]), float(row["cutoffs"][1]))
+        else:
+            LOG.warning("perplexity: %d %s documents < min_documents_for_cutoffs: no buckets for %s",
+                        row["documents"], row["lang"], row["lang"])
+    return cutoffs
+
+
+def bucket_column(cutoffs: dict[str, tuple[float, float]]) -> Column:
+    """``head`` / ``middle`` / ``tail`` from each row's language cut-offs; null without a score or cut-offs."""
+    expression = F.lit(None).cast("string")
+    perplexity = F.col("perplexity")
+    for lang, (head_max, middle_max) in sorted(cutoffs.items()):
+        bucket = (
+            F.when(perplexity.isNull(), F.lit(None).cast("string"))
+            .when(perplexity < head_max, F.lit("head"))
+            .when(perplexity < middle_max, F.lit("middle"))
+            .otherwise(F.lit("tail"))
+        )
+        expression = F.when(F.col("lang") == lang, bucket).otherwise(expression)
+    return expression
+
+
+def apply_perplexity(frame: DataFrame, conf: Any) -> DataFrame:
+    from udfs.perplexity import BUCKETS, score_documents
+
+    columns = {"perplexity": "double"}
+    if conf.paragraph_perplexities:
+        columns["paragraph_perplexities"] = "array<double>"
+
+    def score(batch: pd.DataFrame) -> pd.DataFrame:
+        return score_documents(batch["text"], batch["lang"], conf)
+
+    scored = map_live_rows(frame, score, columns)
+    to_compute = sorted(lang for lang in conf.models if lang not in conf.cutoffs)
+    if to_compute:
+        scored = scored.persist()  # the percentile pass and the rest of the pipeline share one KenLM pass
+    cutoffs = dict(conf.cutoffs) | compute_cutoffs(scored, to_compute, conf)
+    bucketed = scored.withColumn("perplexity_bucket", bucket_column(cutoffs))
+    conditions: list[tuple[Column, str]] = []
+    if conf.max_perplexity:
+        limits = {k: v for k, v in conf.max_perplexity.items() if k != "default"}
+        default = conf.max_perplexity.get("default", float("inf"))
+        conditions.append((F.col("perplexity") > per_language(limits, default), "perplexity:max"))
+    for bucket in BUCKETS:
+        if bucket not in conf.keep_buckets:
+            conditions.append((F.col("perplexity_bucket") == bucket, f"perplexity:bucket_{bucket}"))
+    return tag_rejects(bucketed, STAGE, first_reason(conditions)) if conditions else bucketed
+
+
+def pareto_draw(seed: int, alpha: float) -> Column:
+    """GPT-3's ``np.random.pareto(alpha)`` per document, from a uniform derived from ``xxhash64(seed, id)``."""
+    uniform = F.pmod(F.xxhash64(F.lit(seed), F.col("id")), F.lit(_TWO_POW_53)).cast("double") / float(_TWO_POW_53)
+    return F.pow(F.lit(1.0) - uniform, F.lit(-1.0 / alpha)) - F.lit(1.0)
+
+
+def apply_classifier(frame: DataFrame, conf: Any) -> DataFrame:
+    from udfs.quality_classifier import score_documents
+
+    def score(batch: pd.DataFrame) -> pd.DataFrame:
+        return score_documents(batch["text"], batch["lang"], conf)
+
+    scored = map_live_rows(frame, score, {"quality_score": "double"})
+    quality = F.col("quality_score")
+    if conf.keep_rule == "threshold":
+        reason = first_reason([(quality < conf.threshold, "quality_classifier:low_score")])
+    else:
+        reason = first_reason([(~(pareto_draw(conf.seed, conf.pareto_alpha) > F.lit(1.0) - quality),
+                                "quality_classifier:pareto")])
+    return tag_rejects(scored, STAGE, reason)

@@ -1,0 +1,1 @@
+"""Heuristic quality filters (C4, Gopher, FineWeb, URL, bad words, Chinese rules)."""

@@ -1,0 +1,91 @@
+"""C4 (Raffel et al. 2020): line-level clean-up, then document rules on what is left.
+
+Lines are removed when they do not end in terminal punctuation (Chinese/Japanese marks count for CJK pages), have
+too few words (characters for CJK), mention javascript, or are cookie/terms/privacy boilerplate. The document is
+then dropped for "lorem ipsum", a curly bracket (code), or too few sentences left. Bad words are their own filter
+(``badwords.py``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from udfs.quality.config import C4Config
+from udfs.quality.text import (
+    CJK_TERMINAL_PUNCT,
+    ELLIPSIS,
+    TERMINAL_PUNCT,
+    count_matches,
+    real_word_pattern,
+    sentence_end_pattern,
+)
+
+_BLANK_RUNS = re.compile(r"\n{3,}")
+
+
+def _policy_pattern(conf: C4Config) -> re.Pattern[str] | None:
+    parts = [re.escape(s.lower()) for s in conf.policy_substrings]
+    if conf.remove_javascript_lines:
+        parts.append("javascript")
+    return re.compile("|".join(parts)) if parts else None
+
+
+def _line_words(line: str, cjk: bool) -> int:
+    return len(real_word_pattern(True).findall(line)) if cjk else len(line.split())
+
+
+def keep_line(line: str, cjk: bool, conf: C4Config, min_words: int, policy: re.Pattern[str] | None) -> bool:
+    """Whether C4 keeps one (stripped, non-empty) line; the row-at-a-time form of :func:`filter_lines`."""
+    if conf.remove_no_terminal_punct and (
+        not line.endswith(CJK_TERMINAL_PUNCT if cjk else TERMINAL_PUNCT) or line.endswith(ELLIPSIS)
+    ):
+        return False
+    if policy is not None and policy.search(line.lower()):
+        return False
+    return _line_words(line, cjk) >= min_words
+
+
+def filter_lines(
+    texts: Sequence[str], cjk: np.ndarray, min_words: np.ndarray, conf: C4Config
+) -> tuple[list[str], np.ndarray]:
+    """(texts with C4's bad lines removed, lines removed per text). Blank lines are kept (paragraph breaks)."""
+    policy = _policy_pattern(conf)
+    terminal = {False: TERMINAL_PUNCT, True: CJK_TERMINAL_PUNCT}
+    out: list[str] = []
+    removed = np.zeros(len(texts), dtype=np.int64)
+    for i, text in enumerate(texts):
+        lines = [line.strip() for line in text.split("\n")]
+        is_cjk, floor = bool(cjk[i]), int(min_words[i])
+        ends = terminal[is_cjk]
+        keep = [not line or (line.endswith(ends) and not line.endswith(ELLIPSIS)) for line in lines]
+        if not conf.remove_no_terminal_punct:
+            keep = [True] * len(lines)
+        if policy is not None:
+            lowered = "\n".join(lines).lower()
+            if policy.search(lowered):  # rare: only then find which lines
+                for j, line in enumerate(lowered.split("\n")):
+                    if keep[j] and line and policy.search(line):
+                        keep[j] = False
+        for j, line in enumerate(lines):
+            if keep[j] and line and _line_words(line, is_cjk) < floor:
+                keep[j] = False
+        n_removed = sum(1 for line, k in zip(lines, keep, strict=True) if line and not k)
+        removed[i] = n_removed
+        kept = "\n".join(line for line, k in zip(lines, keep, strict=True) if k) if n_removed else "\n".join(lines)
+        out.append(_BLANK_RUNS.sub("\n\n", kept).strip())
+    return out, removed
+
+
+def tag_c4(original: Sequence[str], cleaned: Sequence[str], cjk: np.ndarray, conf: C4Config) -> dict[str, np.ndarray]:
+    """Document scores: sentences left after line removal; "lorem ipsum" / "{" in the page as it came."""
+    sentences = np.zeros(len(cleaned), dtype=np.float64)
+    for flag in (False, True):
+        index = np.flatnonzero(cjk == flag)
+        if len(index):
+            sentences[index] = count_matches(sentence_end_pattern(flag), [cleaned[i] for i in index])
+    lorem = np.fromiter(("lorem ipsum" in t.lower() for t in original), dtype=bool, count=len(original))
+    curly = np.fromiter(("{" in t for t in original), dtype=bool, count=len(original))
+    return {"c4_sentences": sentences, "c4_lorem_ipsum": lorem, "c4_curly_bracket": curly}

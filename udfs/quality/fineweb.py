@@ -1,0 +1,29 @@
+"""FineWeb's own filters (Penedo et al. 2024, datatrove FineWebQualityFilter): share of lines ending in terminal
+punctuation, share of short lines, characters in repeated lines, and newlines per word (list-like pages)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from udfs.quality.text import CJK_TERMINAL_PUNCT, TERMINAL_PUNCT, Lines, Words, per_doc_sum, repeated_mask, safe_ratio
+
+
+def tag_fineweb(
+    texts: Sequence[str], cjk: np.ndarray, short_line_chars: np.ndarray, lines: Lines, words: Words
+) -> dict[str, np.ndarray]:
+    n = len(texts)
+    line_cjk = cjk[lines.doc]
+    terminal = lines.ends_with(line_cjk, {False: TERMINAL_PUNCT, True: CJK_TERMINAL_PUNCT})
+    short = lines.length <= short_line_chars[lines.doc]
+    repeated = repeated_mask(lines.doc, lines.keys())
+    repeated_chars = per_doc_sum(lines.doc[repeated], lines.length[repeated], n)
+    chars_no_newline = np.fromiter((len(t) - t.count("\n") for t in texts), dtype=np.float64, count=n)
+    newlines = np.fromiter((t.count("\n") for t in texts), dtype=np.float64, count=n)
+    return {
+        "fw_line_punct_ratio": safe_ratio(np.bincount(lines.doc[terminal], minlength=n), lines.per_doc),
+        "fw_short_line_ratio": safe_ratio(np.bincount(lines.doc[short], minlength=n), lines.per_doc),
+        "fw_char_dup_ratio": safe_ratio(repeated_chars, chars_no_newline),
+        "fw_newline_word_ratio": safe_ratio(newlines, words.per_doc),
+    }

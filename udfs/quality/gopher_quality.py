@@ -1,0 +1,52 @@
+"""Gopher quality rules (Rae et al. 2021, MassiveText): word count, mean word length, symbol/word ratio, bullet
+and ellipsis lines, words with a letter, stop words. CJK pages count characters as words (see ``text.py``), and
+conf switches the word-length rule off for them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+
+import numpy as np
+
+from udfs.quality.text import ELLIPSIS, Lines, Words, per_doc_sum, safe_ratio
+
+BULLETS = ("•", "●", "○", "◦", "▪", "▫", "■", "□", "‣", "⁃", "-", "–", "*", "·")
+
+
+@lru_cache(maxsize=32)
+def stop_word_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, words)) + r")\b", re.IGNORECASE)
+
+
+def tag_gopher_quality(
+    texts: Sequence[str],
+    langs: Sequence[str],
+    cjk: np.ndarray,
+    lines: Lines,
+    words: Words,
+    stop_words: Mapping[str, tuple[str, ...]],
+) -> dict[str, np.ndarray]:
+    n = len(texts)
+    n_words = np.bincount(words.doc[words.real], minlength=n)
+    word_chars = per_doc_sum(words.doc[words.real], words.length[words.real], n)
+    alpha_words = np.bincount(words.doc[words.alpha], minlength=n)
+    symbols = np.fromiter((t.count("#") + t.count("...") + t.count("…") for t in texts), dtype=np.float64, count=n)
+    bullet = np.fromiter((line.startswith(BULLETS) for line in lines.text), dtype=bool, count=len(lines.text))
+    ellipsis = np.fromiter((line.endswith(ELLIPSIS) for line in lines.text), dtype=bool, count=len(lines.text))
+    stops = np.full(n, np.nan)
+    for lang, vocabulary in stop_words.items():
+        index = [i for i, doc_lang in enumerate(langs) if doc_lang == lang]
+        if index and vocabulary:
+            pattern = stop_word_pattern(tuple(vocabulary))
+            stops[index] = [len(pattern.findall(texts[i])) for i in index]
+    return {
+        "gq_words": n_words,
+        "gq_mean_word_length": safe_ratio(word_chars, n_words),
+        "gq_symbol_ratio": safe_ratio(symbols, n_words),
+        "gq_bullet_lines_ratio": safe_ratio(np.bincount(lines.doc[bullet], minlength=n), lines.per_doc),
+        "gq_ellipsis_lines_ratio": safe_ratio(np.bincount(lines.doc[ellipsis], minlength=n), lines.per_doc),
+        "gq_alpha_words_ratio": safe_ratio(alpha_words, words.per_doc),
+        "gq_stop_words": stops,
+    }
