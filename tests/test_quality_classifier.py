@@ -180,7 +180,6 @@ def test_stage_pareto_rule_is_identical_across_reruns_and_seeds_matter(spark, cl
 
 
 # -- end to end --------------------------------------------------------------------------------------------------
-@pytest.mark.slow
 def test_pipeline_with_both_models_counts_their_drops(spark, tmp_path, kenlm_models, classifier) -> None:
     """The exact ``--set`` keys that enable both parts; heuristic filters off so only the models decide."""
     from jobs.pipeline import PipelineJob

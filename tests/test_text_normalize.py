@@ -13,6 +13,7 @@ from udfs.errors import ConfigError
 from udfs.normalize import (
     _MOJIBAKE_HINT,
     NormalizeConfig,
+    chinese_script,
     clean_text,
     convert_chinese,
     is_chinese,
@@ -129,3 +130,10 @@ def test_only_text_with_the_trace_reaches_ftfy() -> None:
 def test_mojibake_repair_can_be_switched_off() -> None:
     broken, _ = MOJIBAKE[0]
     assert clean_text(broken, NormalizeConfig(repair_mojibake=False)) == broken.replace("\x9d", "")
+
+
+def test_hong_kong_text_with_context_dependent_characters_is_traditional() -> None:
+    # s2t rewrites 才→纔 and 了→瞭, and Hong Kong writes 温: a few such characters do not make a page mixed.
+    hong_kong = "揚子鱷的體溫會隨環境温度變化，到了冬天纔會進入冬眠，所以牠們才能熬過寒冷的季節。"
+    assert chinese_script(hong_kong) == "traditional"
+    assert chinese_script("这是简体中文的句子，這是繁體中文的句子。") == "mixed"

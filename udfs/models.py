@@ -10,8 +10,10 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
+
+import numpy as np
 
 _LOCK = threading.Lock()
 _CACHE: dict[tuple[str, str], Any] = {}
@@ -28,6 +30,15 @@ def cached_model(kind: str, path: str, loader: Callable[[str], Any]) -> Any:
                 model = loader(path)
                 _CACHE[key] = model
     return model
+
+
+def rows_per_model(langs: Any, models: Mapping[str, str]) -> Iterator[tuple[str, str, np.ndarray]]:
+    """(lang, model path, row positions) for each per-language model that has rows in this batch's ``langs``."""
+    values = np.asarray(langs, dtype=object)
+    for lang, path in models.items():
+        positions = np.flatnonzero(values == lang)
+        if len(positions):
+            yield lang, path, positions
 
 
 def loaded_model_count() -> int:

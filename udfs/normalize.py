@@ -140,17 +140,27 @@ def is_chinese(text: str, conf: NormalizeConfig) -> bool:
     return han / max(letters, 1) >= conf.min_han_share
 
 
+# Below this share of the other script's characters a page is still written in one script (see chinese_script).
+MIXED_SHARE = 0.1
+
+
 def chinese_script(text: str) -> str:
     """``simplified``, ``traditional`` or ``mixed``: which script-specific characters the text contains.
 
     Traditional-only characters change under t2s, simplified-only ones under s2t; characters common to both scripts
-    change under neither, so a page of only common characters counts as simplified.
+    change under neither, so a page of only common characters counts as simplified. s2t also rewrites a few common
+    characters by context (才→纔, 了→瞭) and regional standards differ (Hong Kong writes 温), so a script counts as
+    the page's own while the other one's characters stay under ``MIXED_SHARE`` of its own.
     """
     traditional_only = sum(a != b for a, b in zip(text, _converter("t2s").convert(text), strict=False))
     if traditional_only == 0:
         return "simplified"
     simplified_only = sum(a != b for a, b in zip(text, _converter("s2t").convert(text), strict=False))
-    return "traditional" if simplified_only == 0 else "mixed"
+    if simplified_only <= MIXED_SHARE * traditional_only:
+        return "traditional"
+    if traditional_only <= MIXED_SHARE * simplified_only:
+        return "simplified"
+    return "mixed"
 
 
 def normalize_batch(batch: pd.DataFrame, conf: NormalizeConfig) -> pd.DataFrame:
@@ -163,7 +173,7 @@ def normalize_batch(batch: pd.DataFrame, conf: NormalizeConfig) -> pd.DataFrame:
         script = None
         if is_chinese(text, conf):
             script = chinese_script(text)
-            if target is not None and script != "simplified":
+            if target is not None:  # also a "simplified" page's few traditional characters
                 text = target.convert(text)
         texts.append(text)
         scripts.append(script)

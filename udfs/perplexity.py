@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from udfs.errors import ConfigError
-from udfs.models import cached_model
+from udfs.models import cached_model, rows_per_model
 
 BUCKETS = ("head", "middle", "tail")
 
@@ -236,12 +236,8 @@ def score_documents(texts: pd.Series, langs: pd.Series, conf: PerplexityConfig) 
     """``perplexity`` (and ``paragraph_perplexities`` when configured) for each document; null without a model."""
     perplexities = np.full(len(texts), np.nan)
     per_paragraph: list[list[float] | None] = [None] * len(texts)
-    lang_values = langs.to_numpy()
     text_values = texts.to_numpy()
-    for lang, model_path in conf.models.items():
-        positions = np.flatnonzero(lang_values == lang)
-        if not len(positions):
-            continue
+    for _, model_path, positions in rows_per_model(langs, conf.models):
         scorer = cached_model("kenlm", resolve_model_path(model_path), _ScoringModel)
         for position in positions:
             paragraphs = normalize_for_lm(text_values[position] or "", scorer.normalization)

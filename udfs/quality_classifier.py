@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from udfs.errors import ConfigError
-from udfs.models import cached_model
+from udfs.models import cached_model, rows_per_model
 from udfs.perplexity import DEFAULT_NORMALIZATION, Normalization, normalize_line, resolve_model_path
 
 KEEP_RULES = ("threshold", "pareto")
@@ -98,12 +98,8 @@ def positive_probability(model: Any, lines: list[str]) -> np.ndarray:
 def score_documents(texts: pd.Series, langs: pd.Series, conf: QualityClassifierConfig) -> pd.DataFrame:
     """``quality_score`` for each document with a model for its language, else null."""
     scores = np.full(len(texts), np.nan)
-    lang_values = langs.to_numpy()
     text_values = texts.to_numpy()
-    for lang, model_path in conf.models.items():
-        positions = np.flatnonzero(lang_values == lang)
-        if not len(positions):
-            continue
+    for _, model_path, positions in rows_per_model(langs, conf.models):
         model = cached_model("fasttext", resolve_model_path(model_path), load_fasttext)
         lines = [classifier_line(text_values[p] or "", conf.max_chars) for p in positions]
         scores[positions] = positive_probability(model, lines)
