@@ -225,6 +225,7 @@ def test_incremental_run_against_saved_index(spark: Any, tmp_path: Path) -> None
     assert spark.read.parquet(index).select("id").distinct().count() == 4
     # Re-running the same crawl (e.g. after a failure downstream) gives the same answer: its own entries are ignored.
     assert outcome(apply_near_dedup(frame(spark, second), conf, str(tmp_path / "w3"))) == expected
+    assert spark.read.parquet(index).count() == 4 * bands  # and is not appended twice
     # Verification is on by default: edges to indexed documents (no text at hand) stand on the LSH evidence.
     # Without verification the answer is the same.
     unverified = DedupConfig.from_dict({"near": {"index_path": index, "verify": False}})

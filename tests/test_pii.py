@@ -85,6 +85,7 @@ EN_CASES = [
     ("Amex 3782 822463 10005, MC 5500 0000 0000 0004", "Amex <CARD_NUMBER>, MC <CARD_NUMBER>"),
     ("resolver 8.8.8.8. and 2606:4700:4700::1111", "resolver <IP>. and <IP>"),
     ("Chinese ID 11010519491231002X on an English page", "Chinese ID <ID_NUMBER> on an English page"),
+    ("Call (206) 555-0143, 206-555-0143 or 206.555.0143.", "Call <PHONE>, <PHONE> or <PHONE>."),
 ]
 
 
@@ -189,6 +190,14 @@ def test_per_language_detectors() -> None:
     with_ssn = PiiConfig(detectors={"default": ("email",), "en": ("ssn",)})
     assert redact_text(ssn, with_ssn, "en") == "SSN <SSN>"
     assert redact_text(ssn, with_ssn, "fr") == ssn
+
+
+def test_north_american_numbers_both_sides() -> None:
+    assert redact_text("Office: (312) 555-0178", CONF, "en") == "Office: <PHONE>"
+    for text in ("ref 123-456-7890", "code 206-055-0143", "mixed 206-555.0143", "serial 206-555-01434",
+                 "part 1-206-555-0143-7", "range 2023-2024"):  # fmt: skip
+        assert redact_text(text, CONF, "en") == text
+    assert redact_text("Office: (312) 555-0178", CONF, "de") == "Office: (312) 555-0178"  # English pages only
 
 
 def test_custom_placeholder() -> None:

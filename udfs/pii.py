@@ -38,20 +38,21 @@ DETECTOR_KIND: dict[str, str] = {
     "ip": "ip",
     "phone_intl": "phone",
     "phone_cn": "phone",
+    "phone_nanp": "phone",
     "id_cn": "id_number",
     "card": "card_number",
     "ssn": "ssn",
 }
 # Run order: e-mails before IPs (an address may end in an IP literal); IDs before cards and phones (an 18-digit
 # ID must not be half-eaten by another detector); cards before phones (a card's 4-digit groups look like a phone).
-DETECTOR_ORDER: tuple[str, ...] = ("email", "id_cn", "card", "ssn", "phone_intl", "phone_cn", "ip")
+DETECTOR_ORDER: tuple[str, ...] = ("email", "id_cn", "card", "ssn", "phone_intl", "phone_cn", "phone_nanp", "ip")
 KINDS: tuple[str, ...] = ("email", "phone", "ip", "id_number", "card_number", "ssn")
 COUNT_COLUMNS: dict[str, str] = {kind: f"pii_{kind}" for kind in KINDS}
 
 
 def _default_detectors() -> dict[str, tuple[str, ...]]:
     common = ("email", "ip", "phone_intl", "id_cn", "card")
-    return {"default": common, "zh": (*common, "phone_cn")}
+    return {"default": common, "zh": (*common, "phone_cn"), "en": (*common, "phone_nanp")}
 
 
 def _default_placeholders() -> dict[str, str]:
@@ -66,7 +67,7 @@ class PiiConfig:
     """Run the stage (replace PII in ``text`` and add the ``pii_*`` count columns)."""
     detectors: dict[str, tuple[str, ...]] = field(default_factory=_default_detectors)
     """Detectors applied per document language (``lang``); ``default`` for languages not listed. Names: email,
-    ip, phone_intl, phone_cn, id_cn, card, ssn (US SSN, off unless listed)."""
+    ip, phone_intl, phone_cn, phone_nanp (US/Canada without +1), id_cn, card, ssn (US SSN, off unless listed)."""
     placeholders: dict[str, str] = field(default_factory=_default_placeholders)
     """Replacement text per kind (email, phone, ip, id_number, card_number, ssn); kinds not listed keep the default."""
     max_replacements: int | None = None
@@ -198,6 +199,7 @@ DETECTORS: dict[str, Detector] = {
         re.compile(
             # Local part cannot start inside another local part (ASCII look-behind, since CJK letters are \w and
             # ``\b`` would then never fire in "邮箱abc@qq.com"); domain labels or an IPv4 literal in brackets.
+            # As in datatrove, "a@b@host.com" loses "b@host.com": fediverse handles (@user@host) count as e-mails.
             rf"(?<!{_LOCAL}){_LOCAL}+(?:\.{_LOCAL}+)*@"
             r"(?:(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
             rf"|\[(?:{_OCTET}\.){{3}}{_OCTET}\])",
@@ -233,6 +235,16 @@ DETECTORS: dict[str, Detector] = {
             rf"(?![0-9A-Za-z-])"
         ),
         r"1[3-9]\d[ -]?\d{4}[ -]?\d{4}|0\d{2,3}\)?[-－ ]?[2-9]\d{6}",
+    ),
+    "phone_nanp": Detector(
+        "phone_nanp",
+        re.compile(
+            # US/Canada without +1: (NPA) NXX-XXXX, or NPA-NXX-XXXX / NPA.NXX.XXXX with one separator throughout.
+            # Area code and exchange start with 2-9 (NANP), so dates (2023-10-01), ISBN groups and most reference
+            # numbers cannot match.
+            r"(?<![\w+.-])(?:\([2-9]\d{2}\)[ ]?[2-9]\d{2}[-.]\d{4}|[2-9]\d{2}([-.])[2-9]\d{2}\1\d{4})(?![\w-]|\.\d)"
+        ),
+        r"[2-9]\d{2}\)?[ .-]?[2-9]\d{2}[.-]\d{4}",
     ),
     "id_cn": Detector(
         "id_cn",

@@ -434,6 +434,8 @@ def apply_near_dedup(df: DataFrame, conf: DedupConfig, work_dir: str) -> DataFra
 
     if near.index_path:
         survivors = bands.join(removed, on="id", how="left_anti").join(ranking, on="id")
+        if index is not None:  # a crawl processed again: its documents are indexed already
+            survivors = survivors.join(index.select("id").distinct(), on="id", how="left_anti")
         survivors.select(*[c.split(" ")[0] for c in INDEX_SCHEMA.split(", ")]).write.mode("append").parquet(
             near.index_path
         )
