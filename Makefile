@@ -47,7 +47,7 @@ kenlm:
 
 # Code archive for spark-submit --py-files on a cluster (the environment itself: see README, venv-pack).
 dist: $(STAMP)
-	mkdir -p dist && rm -f dist/cc_refinery.zip && zip -qr dist/cc_refinery.zip udfs jobs -x '*__pycache__*'
+	mkdir -p dist && rm -f dist/cc_refinery.zip && zip -qr dist/cc_refinery.zip udfs jobs conf -x '*__pycache__*'
 
 clean:
 	rm -rf output dist .pytest_cache

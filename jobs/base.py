@@ -22,7 +22,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from udfs.config import PipelineConfig, load_config  # noqa: E402
+from udfs.config import PipelineConfig, load_config, read_conf_file  # noqa: E402
 from udfs.errors import ConfigError, InputError  # noqa: E402
 
 LOG = logging.getLogger("cc_refinery")
@@ -33,8 +33,8 @@ def find_conf(name: str) -> str:
     """Locate a conf file: as given, in the repo's ``conf/``, or shipped with ``--files`` (cluster mode)."""
     candidates = [Path(name), REPO_ROOT / "conf" / name, REPO_ROOT / "conf" / Path(name).name]
     for candidate in candidates:
-        if candidate.is_file():
-            return str(candidate)
+        if read_conf_file(str(candidate.absolute())) is not None:  # also inside the --py-files code zip
+            return str(candidate.absolute())
     try:
         from pyspark import SparkFiles
 
@@ -52,10 +52,10 @@ def launched_by_spark_submit() -> bool:
 
 
 def code_archive() -> str:
-    """Zip ``udfs/`` and ``jobs/`` so executors on other machines import the same code (``addPyFile``)."""
+    """Zip ``udfs/``, ``jobs/`` and ``conf/`` so executors on other machines import the same code (``addPyFile``)."""
     target = Path(tempfile.mkdtemp(prefix="cc-refinery-code-")) / "cc_refinery.zip"
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
-        for package in ("udfs", "jobs"):
+        for package in ("udfs", "jobs", "conf"):  # conf/: what a conf shipped with --files extends
             for path in sorted((REPO_ROOT / package).rglob("*")):
                 if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
                     archive.write(path, path.relative_to(REPO_ROOT).as_posix())

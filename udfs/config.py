@@ -15,6 +15,7 @@ import os
 import re
 import types
 import typing
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -264,16 +265,46 @@ def deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, A
     return merged
 
 
+# The project's conf/ folder; inside the code zip of ``spark-submit --py-files`` this is "<archive>.zip/conf".
+PACKAGED_CONF_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "conf")
+
+
+def read_conf_file(path: str) -> str | None:
+    """Text of a conf file on disk or inside a zip on ``sys.path`` ("<archive>.zip/conf/x.yaml"), else None.
+
+    A conf shipped alone with ``--files`` still finds the files it ``extends``/``include``s in the code zip.
+    """
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    archive, marker, inner = path.partition(".zip" + os.sep)
+    if marker and zipfile.is_zipfile(archive + ".zip"):
+        with zipfile.ZipFile(archive + ".zip") as bundle:
+            try:
+                return bundle.read(inner.replace(os.sep, "/")).decode("utf-8")
+            except KeyError:
+                return None
+    return None
+
+
+def _conf_path(folder: str, name: str) -> str:
+    """``name`` next to the including file, else in the project's (possibly zipped) conf/ folder."""
+    beside = os.path.join(folder, name)
+    if read_conf_file(beside) is None and read_conf_file(os.path.join(PACKAGED_CONF_DIR, name)) is not None:
+        return os.path.join(PACKAGED_CONF_DIR, name)
+    return beside
+
+
 def load_yaml_layers(path: str, _seen: tuple[str, ...] = ()) -> dict[str, Any]:
     """Read ``path`` with its ``extends`` parent and ``include`` files merged in (parent < includes < file)."""
     path = os.path.abspath(path)
     if path in _seen:
         raise ConfigError(f"{path}: circular extends/include")
-    if not os.path.isfile(path):
+    text = read_conf_file(path)
+    if text is None:
         raise ConfigError(f"conf file not found: {path}")
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle) or {}
+        data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
@@ -282,12 +313,12 @@ def load_yaml_layers(path: str, _seen: tuple[str, ...] = ()) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     parent = data.pop("extends", None)
     if parent:
-        merged = load_yaml_layers(os.path.join(folder, parent), (*_seen, path))
+        merged = load_yaml_layers(_conf_path(folder, parent), (*_seen, path))
     includes = data.pop("include", None) or []
     if not isinstance(includes, list):
         raise ConfigError(f"{path}: include must be a list of file names")
     for name in includes:
-        merged = deep_merge(merged, load_yaml_layers(os.path.join(folder, name), (*_seen, path)))
+        merged = deep_merge(merged, load_yaml_layers(_conf_path(folder, name), (*_seen, path)))
     return deep_merge(merged, data)
 
 
