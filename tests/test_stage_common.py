@@ -43,3 +43,32 @@ def test_tag_rejects_keeps_earlier_reasons(spark: Any) -> None:
         SCHEMA,
     )  # fmt: skip
     assertDataFrameEqual(result, expected)
+
+
+@pytest.mark.parametrize("max_broadcast", [1_000_000, 0])  # broadcast join, and the shuffle join beyond the limit
+def test_later_copies_of_a_record_id_are_rejected(spark: Any, max_broadcast: int) -> None:
+    from jobs.stages.ingest import reject_duplicate_ids
+    from udfs.ingest import DOC_COLUMNS
+
+    def doc(record_id: str, source: str, offset: int, reason: str | None = None) -> dict[str, Any]:
+        row: dict[str, Any] = dict.fromkeys(DOC_COLUMNS)
+        row |= {"id": record_id, "text": f"{source}@{offset}", "source_file": source, "record_offset": offset}
+        return row | ({"stage": "ingest", "reason": reason} if reason else {})
+
+    schema = ", ".join(f"{name} {kind}" for name, kind in DOC_COLUMNS.items())
+    rows = [
+        doc("x", "b.wet", 0),
+        doc("x", "a.wet", 500),  # first by file name: kept
+        doc("x", "a.wet", 900),
+        doc("y", "a.wet", 10, "ingest:truncated_record"),  # a rejected copy never shadows a good one
+        doc("y", "b.wet", 20),
+        doc("z", "a.wet", 30),
+    ]
+    frame = spark.createDataFrame([tuple(r.values()) for r in rows], schema)
+    result = reject_duplicate_ids(frame, max_broadcast).select("text", "reason")
+    expected = spark.createDataFrame(
+        [("b.wet@0", "ingest:duplicate_record_id"), ("a.wet@500", None), ("a.wet@900", "ingest:duplicate_record_id"),
+         ("a.wet@10", "ingest:truncated_record"), ("b.wet@20", None), ("a.wet@30", None)],
+        "text string, reason string",
+    )  # fmt: skip
+    assertDataFrameEqual(result, expected)

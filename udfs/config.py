@@ -169,6 +169,8 @@ class IngestConfig:
     """Bodies above this are rejected as ``ingest:record_too_large`` (their first bytes kept) to protect memory."""
     max_invalid_utf8_ratio: float = 0.01
     """Share of undecodable characters above which a record is rejected as ``ingest:invalid_utf8``."""
+    max_broadcast_duplicates: int = 1_000_000
+    """Repeated ``WARC-Record-ID`` copies up to this many are marked with a broadcast join (no text shuffle)."""
 
     def validate(self, path: str) -> None:
         _positive(self.batch_size, f"{path}.batch_size")

@@ -87,19 +87,32 @@ def read_wet_files(spark: SparkSession, files: list[str], conf: PipelineConfig) 
         for row in status_rows
     ]
     documents = ingested.filter(F.col("_kind") == KIND_DOC).select(*DOC_COLUMNS)
-    return reject_duplicate_ids(documents), reports
+    return reject_duplicate_ids(documents, conf.ingest.max_broadcast_duplicates), reports
 
 
-def reject_duplicate_ids(documents: DataFrame) -> DataFrame:
+def reject_duplicate_ids(documents: DataFrame, max_broadcast: int = 1_000_000) -> DataFrame:
     """``WARC-Record-ID`` must be unique: later copies of an id (by file, then offset) are rejected.
 
     Ids key every later join (dedup clusters, ``duplicate_of``), so a repeated id would merge unrelated documents.
     Live records win over already-rejected ones, so a truncated copy never shadows a good one.
+
+    Only the record keys are shuffled to find the copies; the (few) copies found are then broadcast back onto the
+    documents, so the text never crosses the network here. Above ``max_broadcast`` copies (the same crawl given
+    twice, say) they are joined back with an ordinary shuffle join instead.
     """
-    order = Window.partitionBy("id").orderBy(F.col("reason").isNotNull(), "source_file", "record_offset")
-    numbered = documents.withColumn("_copy", F.row_number().over(order))
-    duplicate = (F.col("_copy") > 1) & F.col("reason").isNull()
-    return numbered.select(
+    keys = documents.select("id", "source_file", "record_offset", F.col("reason").isNotNull().alias("_rejected"))
+    order = Window.partitionBy("id").orderBy("_rejected", "source_file", "record_offset")
+    copies = (
+        keys.withColumn("_copy", F.row_number().over(order))
+        .filter((F.col("_copy") > 1) & ~F.col("_rejected"))
+        .select("id", "source_file", "record_offset", F.lit(True).alias("_duplicate"))
+        .localCheckpoint(eager=True)
+    )
+    if copies.count() <= max_broadcast:
+        copies = F.broadcast(copies)
+    marked = documents.join(copies, on=["id", "source_file", "record_offset"], how="left")
+    duplicate = F.col("_duplicate").isNotNull()
+    return marked.select(
         *[c for c in DOC_COLUMNS if c not in ("stage", "reason")],
         F.when(duplicate, F.lit(STAGE)).otherwise(F.col("stage")).alias("stage"),
         F.when(duplicate, F.lit(REASON_DUPLICATE_ID)).otherwise(F.col("reason")).alias("reason"),
