@@ -147,7 +147,9 @@ def score_document(text: str, url: str | None, lang: str, conf: QualityConfig) -
 
     # Bad words
     bad = conf.badwords
-    hits = count_badwords(kept, lang, lang in bad.substring_languages, bad.add_bigscience_flagged)
+    hits = count_badwords(
+        kept, lang, lang in bad.substring_languages, bad.add_bigscience_flagged, bad.allowed_contexts.get(lang, ())
+    )
     scores["badwords_ratio"] = hits if math.isnan(hits) else _ratio(hits, len(word_pattern(cjk).findall(kept)))
     scores["text"] = kept
     return scores

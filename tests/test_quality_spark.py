@@ -98,9 +98,10 @@ def test_kept_pages_carry_scores_and_rewritten_text(quality_result: Any) -> None
 def test_rejected_pages_keep_their_text(quality_result: Any) -> None:
     rejected = quality_result.filter("stage = 'quality'")
     assert rejected.filter("text is null or length(text) = 0").count() == 0
-    # the Chinese franchise page lost 76 lines to C4 when judged; rejected/ shows it whole
+    # the Chinese franchise page lost 78 lines to C4 when judged (its navigation and product lists are boilerplate,
+    # not ad lines); rejected/ shows it whole
     page = rejected.filter(F.col("url") == "http://01007.nz86.com/").select("text", "c4_lines_removed").first()
-    assert page["c4_lines_removed"] == 76 and "上海西湖鸟服饰有限公司_中国女装网" in page["text"]
+    assert page["c4_lines_removed"] == 78 and "上海西湖鸟服饰有限公司_中国女装网" in page["text"]
 
 
 def test_spark_reasons_equal_pandas_reference(quality_result: Any) -> None:

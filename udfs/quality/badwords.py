@@ -58,12 +58,25 @@ def _word_lists(
     return frozenset(single), tuple(phrases)
 
 
-def count_badwords(text: str, lang: str, substring: bool, add_flagged: bool) -> float:
+@lru_cache(maxsize=64)
+def _allowed_pattern(contexts: tuple[str, ...]) -> re.Pattern[str] | None:
+    if not contexts:
+        return None
+    return re.compile("|".join(map(re.escape, sorted(contexts, key=len, reverse=True))), re.IGNORECASE)
+
+
+def count_badwords(text: str, lang: str, substring: bool, add_flagged: bool, allowed: tuple[str, ...] = ()) -> float:
     """Bad-word hits in one text (NaN when the language has no list). Whole words are looked up in a set; a
-    phrase's regex runs only when all its words occur in the text."""
+    phrase's regex runs only when all its words occur in the text. Substrings inside an ``allowed`` context
+    (ordinary words holding an entry: 妈的 in 妈妈的) are not hits."""
     if substring:
         pattern = badword_pattern(lang, True, add_flagged)
-        return float("nan") if pattern is None else float(len(pattern.findall(text)))
+        if pattern is None:
+            return float("nan")
+        allowed_pattern = _allowed_pattern(allowed)
+        if allowed_pattern is not None:
+            text = allowed_pattern.sub("\0", text)
+        return float(len(pattern.findall(text)))
     single, phrases = _word_lists(lang, add_flagged)
     if not single and not phrases:
         return float("nan")
@@ -83,10 +96,12 @@ def tag_badwords(
     words_per_doc: np.ndarray,
     substring_languages: tuple[str, ...],
     add_flagged: bool,
+    allowed_contexts: dict[str, tuple[str, ...]] | None = None,
 ) -> dict[str, np.ndarray]:
+    allowed = allowed_contexts or {}
     hits = np.fromiter(
         (
-            count_badwords(t, lang, lang in substring_languages, add_flagged)
+            count_badwords(t, lang, lang in substring_languages, add_flagged, allowed.get(lang, ()))
             for t, lang in zip(texts, langs, strict=True)
         ),
         dtype=np.float64,

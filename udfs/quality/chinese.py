@@ -8,6 +8,7 @@ large share of the page, the page itself is spam and is dropped (``zh:ad_lines``
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -37,9 +38,28 @@ _CONTACT = (
 _AD_LINE = re.compile(f"(?:{_AD_WORDS}|{_CONTACT})", re.IGNORECASE)
 _TOPIC = re.compile(_TOPIC_WORDS)
 _SELLS = re.compile(_SELLING)
-# SEO keyword stuffing: the same 2–6 Han-character keyword three times in one (short) line.
-_STUFFING = re.compile(f"([{HAN}]{{2,6}}).{{0,40}}?\\1.{{0,40}}?\\1")
+# SEO keyword stuffing ("上海装修公司 北京装修公司 广州装修公司 …"): a line of at least 4 short segments (between
+# spaces, commas, 、, |, /) of at most 8 characters on average, three in four of them sharing a Han 2-gram. Prose
+# repeats words too ("这本书…这本书…这本书"), but in clauses, not in lists of keywords: measured on 400 real
+# product reviews (tests/fixtures/dedup/zh_reviews.txt), no line qualifies.
+_SEGMENT_SEPARATORS = re.compile(r"[\s,，、|｜/_;；·•—-]+")
+_HAN_PAIR = re.compile(f"[{HAN}]{{2}}")
 _MAX_STUFFING_LINE = 300
+_MIN_STUFFING_SEGMENTS = 4
+_MAX_STUFFING_SEGMENT_CHARS = 8
+_MIN_STUFFING_SHARE = 0.75
+
+
+def is_keyword_stuffing(line: str) -> bool:
+    if len(line) > _MAX_STUFFING_LINE:
+        return False
+    segments = [segment for segment in _SEGMENT_SEPARATORS.split(line) if segment]
+    if len(segments) < _MIN_STUFFING_SEGMENTS or sum(map(len, segments)) > _MAX_STUFFING_SEGMENT_CHARS * len(segments):
+        return False
+    shared: Counter[str] = Counter()
+    for segment in segments:
+        shared.update({segment[i : i + 2] for i in range(len(segment) - 1) if _HAN_PAIR.fullmatch(segment, i, i + 2)})
+    return bool(shared) and shared.most_common(1)[0][1] >= _MIN_STUFFING_SHARE * len(segments)
 
 
 def is_ad_line(line: str) -> bool:
@@ -47,7 +67,7 @@ def is_ad_line(line: str) -> bool:
         return True
     if _TOPIC.search(line) is not None and _SELLS.search(line) is not None:
         return True
-    return len(line) <= _MAX_STUFFING_LINE and _STUFFING.search(line) is not None
+    return is_keyword_stuffing(line)
 
 
 def remove_ad_lines(texts: Sequence[str], chinese: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:

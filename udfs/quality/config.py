@@ -249,8 +249,12 @@ class BadWordsConfig(_PerLanguage):
     """Languages matched by substring (no spaces between words); the others match whole words."""
     add_bigscience_flagged: bool = False
     """Add the bigscience ROOTS flagged words (porn vocabulary) to the LDNOOBW list of each language."""
-    languages: Overrides = field(default_factory=dict)
-    """Per-language overrides of ``max_ratio``."""
+    allowed_contexts: dict[str, tuple[str, ...]] = field(
+        default_factory=lambda: {"zh": ("妈妈的", "成人教育", "成人高考", "成人礼")}
+    )
+    """Per substring language: ordinary words that contain a list entry (妈的 in 妈妈的); not counted as hits."""
+    languages: Overrides = field(default_factory=lambda: {"zh": {"max_ratio": 0.002}, "ja": {"max_ratio": 0.002}})
+    """Per-language overrides of ``max_ratio``; substring languages get a rate, not C4's any-hit rule."""
 
     def validate(self, path: str) -> None:
         self.check_overrides(path)

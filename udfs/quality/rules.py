@@ -164,7 +164,11 @@ def _tag_chunk(batch: pd.DataFrame, conf: QualityConfig) -> pd.DataFrame:
     if conf.badwords.enabled:
         kept_words = words.per_doc if kept is texts else count_words(kept, cjk)
         bad = conf.badwords
-        out.update(tag_badwords(kept, langs, kept_words, bad.substring_languages, bad.add_bigscience_flagged))
+        out.update(
+            tag_badwords(
+                kept, langs, kept_words, bad.substring_languages, bad.add_bigscience_flagged, bad.allowed_contexts
+            )
+        )
 
     frame = pd.DataFrame({"text": kept})
     for name, kind in OUTPUT_COLUMNS.items():
