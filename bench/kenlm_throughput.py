@@ -32,7 +32,7 @@ from udfs.perplexity import PerplexityConfig, normalize_for_lm, score_documents 
 
 REFERENCES = {
     "en": REPO_ROOT / "tests" / "fixtures" / "reference" / "en_python_docs.txt",
-    "zh": REPO_ROOT / "tests" / "fixtures" / "reference" / "zh_reviews.txt",
+    "zh": REPO_ROOT / "tests" / "fixtures" / "dedup" / "zh_reviews.txt",
 }
 
 

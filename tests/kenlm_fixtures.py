@@ -17,7 +17,7 @@ from tests.conftest import FIXTURES, REPO_ROOT
 
 REFERENCE = FIXTURES / "reference"
 EN_REFERENCE = REFERENCE / "en_python_docs.txt"
-ZH_REFERENCE = REFERENCE / "zh_reviews.txt"
+ZH_REFERENCE = FIXTURES / "dedup" / "zh_reviews.txt"  # shared with the dedup tests
 HELD_OUT_LINES = 40
 """The last lines of each reference file are never trained on: tests score them as unseen clean text."""
 
