@@ -56,9 +56,19 @@ def tag_rejects(frame: DataFrame, stage: str, reason: Column) -> DataFrame:
     )
 
 
-def first_reason(conditions: list[tuple[Column, str]]) -> Column:
-    """A reason column: the reason of the first true condition, else null."""
+def first_reason(conditions: list[tuple[Column, str | Column]]) -> Column:
+    """A reason column: the reason (a literal, or a column such as ``badwords:<lang>``) of the first true condition,
+    else null."""
     expression = F.lit(None).cast("string")
     for condition, reason in reversed(conditions):
-        expression = F.when(condition, F.lit(reason)).otherwise(expression)
+        expression = F.when(condition, F.lit(reason) if isinstance(reason, str) else reason).otherwise(expression)
+    return expression
+
+
+def per_language(values: dict[str, float | None], default: float | None) -> Column:
+    """A double column holding ``values[lang]`` for each row's language, ``default`` for any other language (null
+    where the value is None: the rule does not apply to that language)."""
+    expression = F.lit(default).cast("double")
+    for lang, value in sorted(values.items()):
+        expression = F.when(F.col("lang") == lang, F.lit(value).cast("double")).otherwise(expression)
     return expression

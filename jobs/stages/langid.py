@@ -11,20 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from jobs.stages.common import first_reason, map_live_rows, tag_rejects
+from jobs.stages.common import first_reason, map_live_rows, per_language, tag_rejects
 
 STAGE = "langid"
-
-
-def per_language(values: dict[str, float], default: float) -> Column:
-    """A column holding ``values[lang]`` for each row's language, ``default`` for any other language."""
-    expression = F.lit(default)
-    for lang, value in sorted(values.items()):
-        expression = F.when(F.col("lang") == lang, F.lit(value)).otherwise(expression)
-    return expression
 
 
 def apply(frame: DataFrame, context: Any) -> DataFrame:

@@ -25,8 +25,7 @@ import pandas as pd
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from jobs.stages.common import first_reason, map_live_rows, tag_rejects
-from jobs.stages.langid import per_language
+from jobs.stages.common import first_reason, map_live_rows, per_language, tag_rejects
 from udfs.errors import ConfigError
 
 LOG = logging.getLogger("cc_refinery")

@@ -16,7 +16,7 @@ import pandas as pd
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from jobs.stages.common import map_live_rows, tag_rejects
+from jobs.stages.common import first_reason, map_live_rows, per_language, tag_rejects
 
 STAGE = "quality"
 CLEAN_TEXT = "_quality_text"
@@ -30,13 +30,10 @@ def _bound(section: Any, field_name: str | None) -> Column | None:
     overrides = section.overrides_of(field_name)
     if default is None and not any(v is not None for v in overrides.values()):
         return None
-    expression = F.lit(default).cast("double")
-    for lang, value in sorted(overrides.items()):
-        expression = F.when(F.col("lang") == lang, F.lit(value).cast("double")).otherwise(expression)
-    return expression
+    return per_language(overrides, default)
 
 
-def rule_conditions(conf: Any) -> list[tuple[Column, Column]]:
+def rule_conditions(conf: Any) -> list[tuple[Column, str | Column]]:
     """(drop condition, reason) per active rule, in the order of ``RULES`` (the first true one names the drop)."""
     from udfs.quality.rules import active_rules
 
@@ -59,18 +56,11 @@ def rule_conditions(conf: Any) -> list[tuple[Column, Column]]:
             hit = tests[0] if len(tests) == 1 else tests[0] | tests[1]
             condition = known & hit
         if "{lang}" in rule.name:
-            reason = F.concat(F.lit(f"{rule.family}:"), F.coalesce(F.col("lang"), F.lit("unknown")))
+            reason: str | Column = F.concat(F.lit(f"{rule.family}:"), F.coalesce(F.col("lang"), F.lit("unknown")))
         else:
-            reason = F.lit(rule.reason)
+            reason = rule.reason
         conditions.append((condition, reason))
     return conditions
-
-
-def first_reason_of(conditions: list[tuple[Column, Column]]) -> Column:
-    expression = F.lit(None).cast("string")
-    for condition, reason in reversed(conditions):
-        expression = F.when(condition, reason).otherwise(expression)
-    return expression
 
 
 def apply(frame: DataFrame, context: Any) -> DataFrame:
@@ -83,7 +73,7 @@ def apply(frame: DataFrame, context: Any) -> DataFrame:
         def tag(batch: pd.DataFrame) -> pd.DataFrame:
             return tag_batch(batch[["text", "url", "lang"]], conf).rename(columns={"text": CLEAN_TEXT})
 
-        tagged = tag_rejects(map_live_rows(frame, tag, columns), STAGE, first_reason_of(rule_conditions(conf)))
+        tagged = tag_rejects(map_live_rows(frame, tag, columns), STAGE, first_reason(rule_conditions(conf)))
         # Kept pages continue with the cleaned text (ad lines and C4's lines removed); pages this stage drops keep
         # the text they arrived with, so rejected/ shows what was judged.
         cleaned = F.when(F.col("reason").isNull() & F.col(CLEAN_TEXT).isNotNull(), F.col(CLEAN_TEXT))
