@@ -144,15 +144,18 @@ def is_chinese(text: str, conf: NormalizeConfig) -> bool:
 MIXED_SHARE = 0.1
 
 
-def chinese_script(text: str) -> str:
+def chinese_script(text: str, simplified: str | None = None) -> str:
     """``simplified``, ``traditional`` or ``mixed``: which script-specific characters the text contains.
 
     Traditional-only characters change under t2s, simplified-only ones under s2t; characters common to both scripts
     change under neither, so a page of only common characters counts as simplified. s2t also rewrites a few common
     characters by context (才→纔, 了→瞭) and regional standards differ (Hong Kong writes 温), so a script counts as
-    the page's own while the other one's characters stay under ``MIXED_SHARE`` of its own.
+    the page's own while the other one's characters stay under ``MIXED_SHARE`` of its own. ``simplified`` is the
+    text's t2s conversion when the caller has it already.
     """
-    traditional_only = sum(a != b for a, b in zip(text, _converter("t2s").convert(text), strict=False))
+    if simplified is None:
+        simplified = _converter("t2s").convert(text)
+    traditional_only = sum(a != b for a, b in zip(text, simplified, strict=False))
     if traditional_only == 0:
         return "simplified"
     simplified_only = sum(a != b for a, b in zip(text, _converter("s2t").convert(text), strict=False))
@@ -172,9 +175,10 @@ def normalize_batch(batch: pd.DataFrame, conf: NormalizeConfig) -> pd.DataFrame:
         text = clean_text(raw or "", conf)
         script = None
         if is_chinese(text, conf):
-            script = chinese_script(text)
+            simplified = _converter("t2s").convert(text)
+            script = chinese_script(text, simplified)
             if target is not None:  # also a "simplified" page's few traditional characters
-                text = target.convert(text)
+                text = simplified if conf.opencc_mode == "t2s" else target.convert(text)
         texts.append(text)
         scripts.append(script)
     return pd.DataFrame({"text": texts, "zh_script": scripts})
