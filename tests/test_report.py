@@ -370,11 +370,11 @@ def test_missing_optional_columns(spark: Any, tmp_path: Path) -> None:
 @pytest.mark.spark
 def test_hadoop_copy_writes_through_the_hadoop_filesystem(spark: Any, tmp_path: Path) -> None:
     """The path remote outputs (s3://, gs://, hdfs://) take, exercised with Hadoop's own file:// filesystem."""
-    from jobs.stages.report import hadoop_copy
+    from jobs.stages.output import hadoop_copy_from_local
 
     source = tmp_path / "report.md"
     source.write_text("# report\n", encoding="utf-8")
-    hadoop_copy(spark, source, f"file://{tmp_path}/remote/reports/report.md")
+    hadoop_copy_from_local(spark, str(source), f"file://{tmp_path}/remote/reports/report.md")
     assert (tmp_path / "remote" / "reports" / "report.md").read_text(encoding="utf-8") == "# report\n"
 
 

@@ -17,7 +17,6 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from udfs.config import STAGES, PipelineConfig
-from udfs.sources import is_s3
 
 
 @dataclass
@@ -65,7 +64,7 @@ def funnel(total: int, counts: RunCounts, stages_run: list[str]) -> list[dict[st
 
 def prepare_output(output: str, conf: PipelineConfig) -> None:
     """Refuse or clear a non-empty local output folder, per ``output.mode`` (checked before Spark starts)."""
-    if is_s3(output) or "://" in output:
+    if local_path(output) is None:
         return  # remote outputs: Spark's own write modes apply
     if os.path.isdir(output) and os.listdir(output):
         if conf.output.mode == "error":
@@ -104,17 +103,28 @@ def write_frames(frame: DataFrame, output: str, conf: PipelineConfig) -> None:
         writer.parquet(f"{output.rstrip('/')}/{part}")
 
 
+def local_path(path: str) -> str | None:
+    """The local filesystem path of ``path`` (plain or ``file://``), or None for a remote one (s3://, gs://, hdfs://)."""
+    if path.startswith("file://"):
+        return path[len("file://") :]
+    return None if "://" in path else path
+
+
+def hadoop_filesystem(spark: SparkSession, path: str) -> tuple[Any, Any]:
+    """(Hadoop FileSystem, Hadoop Path) for a remote ``path``: EMRFS, the GCS connector, HDFS."""
+    hadoop_path = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(path)
+    return hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), hadoop_path
+
+
 def write_text(spark: SparkSession, path: str, text: str) -> None:
     """Write a small text file to any filesystem Spark can write to (local, HDFS, EMRFS s3://, gs://)."""
-    if "://" not in path or path.startswith("file://"):
-        local = path[len("file://") :] if path.startswith("file://") else path
+    local = local_path(path)
+    if local is not None:
         os.makedirs(os.path.dirname(local) or ".", exist_ok=True)
         with open(local, "w", encoding="utf-8") as handle:
             handle.write(text)
         return
-    jvm = spark.sparkContext._jvm
-    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-    fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    fs, hadoop_path = hadoop_filesystem(spark, path)
     stream = fs.create(hadoop_path, True)
     try:
         stream.write(bytearray(text.encode("utf-8")))
@@ -124,31 +134,29 @@ def write_text(spark: SparkSession, path: str, text: str) -> None:
 
 def remove_tree(spark: SparkSession, path: str) -> None:
     """Delete a folder (scratch data such as checkpoints) on any filesystem Spark can write to; missing is fine."""
-    if "://" not in path or path.startswith("file://"):
-        shutil.rmtree(path[len("file://") :] if path.startswith("file://") else path, ignore_errors=True)
+    local = local_path(path)
+    if local is not None:
+        shutil.rmtree(local, ignore_errors=True)
         return
-    jvm = spark.sparkContext._jvm
-    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-    fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    fs, hadoop_path = hadoop_filesystem(spark, path)
     if fs.exists(hadoop_path):
         fs.delete(hadoop_path, True)
 
 
 def read_text(spark: SparkSession, path: str) -> str | None:
     """A small text file from any filesystem Spark can read, or None when it does not exist."""
-    if "://" not in path or path.startswith("file://"):
-        local = path[len("file://") :] if path.startswith("file://") else path
+    local = local_path(path)
+    if local is not None:
         if not os.path.exists(local):
             return None
         with open(local, encoding="utf-8") as handle:
             return handle.read()
-    jvm = spark.sparkContext._jvm
-    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-    fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    fs, hadoop_path = hadoop_filesystem(spark, path)
     if not fs.exists(hadoop_path):
         return None
     stream = fs.open(hadoop_path)
     try:
+        jvm = spark.sparkContext._jvm
         reader = jvm.java.io.BufferedReader(jvm.java.io.InputStreamReader(stream, "UTF-8"))
         lines = []
         line = reader.readLine()
@@ -158,6 +166,22 @@ def read_text(spark: SparkSession, path: str) -> str | None:
         return "\n".join(lines)
     finally:
         stream.close()
+
+
+def copy_from_local(spark: SparkSession, local_file: str, target: str) -> None:
+    """Copy a local file to ``target`` on any filesystem Spark can write to, overwriting."""
+    local = local_path(target)
+    if local is not None:
+        os.makedirs(os.path.dirname(local) or ".", exist_ok=True)
+        shutil.copyfile(local_file, local)
+        return
+    hadoop_copy_from_local(spark, local_file, target)
+
+
+def hadoop_copy_from_local(spark: SparkSession, local_file: str, target: str) -> None:
+    """Copy through the Hadoop FileSystem of ``target``'s scheme, overwriting (tested with ``file://``)."""
+    fs, hadoop_path = hadoop_filesystem(spark, target)
+    fs.copyFromLocalFile(False, True, spark.sparkContext._jvm.org.apache.hadoop.fs.Path(local_file), hadoop_path)
 
 
 def read_outcomes(spark: SparkSession, output: str) -> DataFrame:

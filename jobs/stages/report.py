@@ -15,8 +15,6 @@ without ``n_chars`` characters are ``length(text)``.
 
 from __future__ import annotations
 
-import os
-import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,6 +24,7 @@ import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from jobs.stages.output import copy_from_local
 from udfs.config import STAGES
 from udfs.report import (
     PII_COLUMNS,
@@ -205,25 +204,6 @@ def compute_tables(
     return tables, read
 
 
-def copy_out(spark: SparkSession, local: Path, target: str) -> None:
-    """Copy a local file to ``target`` on any filesystem Spark can write to (local, HDFS, s3://, gs://)."""
-    if "://" not in target or target.startswith("file://"):
-        destination = target.removeprefix("file://")
-        os.makedirs(os.path.dirname(destination) or ".", exist_ok=True)
-        shutil.copyfile(local, destination)
-        return
-    hadoop_copy(spark, local, target)
-
-
-def hadoop_copy(spark: SparkSession, local: Path, target: str) -> None:
-    """Copy through the Hadoop FileSystem of ``target``'s scheme (EMRFS, GCS connector, HDFS), overwriting."""
-    jvm = spark.sparkContext._jvm
-    path = jvm.org.apache.hadoop.fs.Path(target)
-    path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).copyFromLocalFile(
-        False, True, jvm.org.apache.hadoop.fs.Path(str(local)), path
-    )
-
-
 def build_report(
     spark: SparkSession,
     output: str,
@@ -244,5 +224,5 @@ def build_report(
     reports = f"{output}/reports"
     with tempfile.TemporaryDirectory(prefix="cc-refinery-report-") as tmp:
         for path in write_report(Path(tmp), tables, info, conf):
-            copy_out(spark, path, f"{reports}/{path.name}")
+            copy_from_local(spark, str(path), f"{reports}/{path.name}")
     return tables, reports
