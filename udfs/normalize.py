@@ -23,6 +23,7 @@ import pandas as pd
 
 from udfs.errors import ConfigError
 from udfs.models import cached_model
+from udfs.scripts import HAN, KANA
 
 OPENCC_MODES = ("t2s", "tw2s", "hk2s", "tw2sp", "hk2sp", "s2t", "t2tw", "t2hk")
 
@@ -32,8 +33,8 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\
 _SPACES = re.compile("[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f]+")
 _TRAILING = re.compile(r"[ \t]+\n|\n[ \t]+")
 _BLANK_RUNS = re.compile(r"\n{3,}")
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff]")
+_HAN = re.compile(f"[{HAN}]")
+_KANA = re.compile(f"[{KANA}]")
 _LETTER = re.compile(r"[^\W\d_]")
 # A UTF-8 lead byte (0xC2-0xF4) then a continuation byte (0x80-0xBF), both decoded as cp1252 or latin-1: the trace
 # mis-decoded UTF-8 leaves. The continuation set is latin-1's 0x80-0xBF plus the characters cp1252 puts at 0x80-0x9F.

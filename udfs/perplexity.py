@@ -40,6 +40,7 @@ import pandas as pd
 
 from udfs.errors import ConfigError
 from udfs.models import cached_model, rows_per_model
+from udfs.scripts import HAN
 
 BUCKETS = ("head", "middle", "tail")
 
@@ -53,9 +54,8 @@ _PUNCTUATION = {
 _PUNCTUATION_RE = re.compile("|".join(re.escape(k) for k in _PUNCTUATION))
 _NON_PRINTING = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 _DIGIT = re.compile(r"\d")
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # A token: one Han character, or a run of other letters/digits, or one punctuation/symbol character.
-_TOKEN = re.compile(f"[{_HAN}]|[^\\W{_HAN}]+|[^\\w\\s]", re.UNICODE)
+_TOKEN = re.compile(f"[{HAN}]|[^\\W{HAN}]+|[^\\w\\s]", re.UNICODE)
 
 
 @dataclass(frozen=True)

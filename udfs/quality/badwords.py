@@ -14,7 +14,8 @@ from functools import lru_cache
 import numpy as np
 
 from udfs.quality.lists import bigscience_flagged_words, ldnoobw
-from udfs.quality.text import CJK, safe_ratio
+from udfs.quality.text import safe_ratio
+from udfs.scripts import CJK
 
 _HAS_CJK = re.compile(f"[{CJK}]")
 

@@ -15,7 +15,8 @@ from functools import lru_cache
 import numpy as np
 
 from udfs.quality.lists import bigscience_stopwords
-from udfs.quality.text import HAN, HAN_CHAR, count_matches, safe_ratio
+from udfs.quality.text import HAN_CHAR, count_matches, safe_ratio
+from udfs.scripts import HAN
 
 # Words that are an ad on their own (lottery/casino jargon, sex-drug slang, fake documents) ...
 _AD_WORDS = (

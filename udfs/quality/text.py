@@ -20,9 +20,7 @@ from itertools import chain
 import numpy as np
 import pandas as pd
 
-HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-KANA = "\u3040-\u30ff\u31f0-\u31ff"
-CJK = HAN + KANA
+from udfs.scripts import CJK, HAN
 
 HAN_CHAR = re.compile(f"[{HAN}]")
 _SPACE_WORD = re.compile(r"\S+")
