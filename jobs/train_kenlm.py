@@ -64,6 +64,16 @@ def find_kenlm_tool(name: str, bin_dir: str | None) -> str:
     raise ConfigError(f"--kenlm-bin: {name} not found (build it once with scripts/build_kenlm.sh)")
 
 
+def check_training_paths(inputs: dict[str, list[str]], output: str, output_kind: str) -> None:
+    """Before Spark starts: every local input (per flag) exists, and the model goes to a local ``output``."""
+    if "://" in output:
+        raise ConfigError(f"--output: {output_kind} (copy the model to object storage afterwards)")
+    for flag, paths in inputs.items():
+        for path in paths:
+            if "://" not in path and not glob.glob(path):
+                raise InputError(f"{flag}: {path} not found")
+
+
 def read_text_column(spark: Any, paths: list[str], input_format: str, column: str, lang: str | None) -> Any:
     """A frame with one string column ``text``: lines of text files, or a Parquet column (optionally one language)."""
     from pyspark.sql import functions as F
@@ -147,11 +157,7 @@ class TrainKenLMJob(Job):
         find_kenlm_tool("build_binary", args.kenlm_bin)
         if not 1 <= args.order <= 6:
             raise ConfigError("--order: must be within 1..6 (scripts/build_kenlm.sh builds KENLM_MAX_ORDER=6)")
-        if "://" in args.output:
-            raise ConfigError("--output: a local prefix (copy the model to object storage afterwards)")
-        for path in args.input:
-            if "://" not in path and not glob.glob(path):
-                raise InputError(f"--input: {path} not found")
+        check_training_paths({"--input": args.input}, args.output, "a local prefix")
 
     def run_job(self, spark: Any, args: argparse.Namespace, conf: PipelineConfig) -> int:
         from udfs.perplexity import Normalization

@@ -23,7 +23,6 @@ into the memory of every Python worker (it cannot be memory-mapped): size ``spar
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import sys
@@ -40,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from jobs.base import LOG, Job
-from jobs.train_kenlm import read_text_column
+from jobs.train_kenlm import check_training_paths, read_text_column
 from udfs.config import PipelineConfig
 from udfs.errors import ConfigError, InputError
 from udfs.quality_classifier import NEGATIVE_LABEL, POSITIVE_LABEL
@@ -125,11 +124,8 @@ class TrainQualityClassifierJob(Job):
             raise ConfigError("--holdout: must be within (0, 0.5)")
         if args.negative_ratio <= 0:
             raise ConfigError("--negative-ratio: must be > 0")
-        if "://" in args.output:
-            raise ConfigError("--output: a local path (copy the model to object storage afterwards)")
-        for path in [*args.positives, *args.negatives]:
-            if "://" not in path and not glob.glob(path):
-                raise InputError(f"{path}: not found")
+        inputs = {"--positives": args.positives, "--negatives": args.negatives}
+        check_training_paths(inputs, args.output, "a local path")
 
     def run_job(self, spark: Any, args: argparse.Namespace, conf: PipelineConfig) -> int:
         import fasttext
