@@ -195,7 +195,7 @@ class PipelineJob(Job):
 
         if "report" not in self.stages or not conf.report.enabled:
             return tokens_by_category(spark.read.parquet(f"{output}/documents"))
-        tokenizer = getattr(conf.tokens, "tokenizer", None) if "tokens" in self.stages else None
+        tokenizer = conf.tokens.tokenizer if "tokens" in self.stages else None
         run_info = {"run_id": run_id, "stages": self.stages, "records_read": total_read, "tokenizer": tokenizer}
         tables, reports = build_report(spark, output, conf.report, run_info, (counts.by_reason, counts.kept))
         LOG.info("report written to %s", reports)
