@@ -2,9 +2,12 @@
 
     python -m jobs.pipeline --conf conf/local.yaml --input 'data/*.wet.gz' --output out/
     spark-submit jobs/pipeline.py --conf conf/defaults.yaml --input s3://bucket/prefix/ --output out/
+    python -m jobs.pipeline --conf conf/emr.yaml --input s3://commoncrawl/.../wet.paths.gz --output out/ --dry-run
 
-Every record read ends up either in ``documents/`` or in ``rejected/`` with the stage and reason that dropped it;
-``_manifest.json`` lists each input with its counts and checks ``read = kept + rejected`` per file and in total.
+WET inputs run sharded and resumable (``jobs/sharded.py``): rerunning the same command after a crash carries on
+from the last committed shard or phase (``output.mode: resume``). Every record read ends up either in
+``documents/`` or in ``rejected/`` with the stage and reason that dropped it; ``stats/files.parquet`` holds each
+input with its counts and ``read = kept + rejected`` per file; ``_manifest.json`` the totals and the funnel.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import importlib
 import sys
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -23,22 +25,13 @@ if __package__ in (None, ""):  # spark-submit jobs/pipeline.py: make the repo im
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from jobs.base import LOG, Job
+from jobs.stages.common import StageContext
 from udfs.config import STAGES, PipelineConfig
-from udfs.errors import ConfigError
+from udfs.errors import ConfigError, InputError
 from udfs.sources import resolve_inputs
 
 # Stages applied as DataFrame -> DataFrame between ingest and the final write, each in jobs/stages/<name>.py.
 TRANSFORM_STAGES = ("normalize", "langid", "quality", "dedup", "pii", "tokens")
-
-
-@dataclass(frozen=True)
-class StageContext:
-    """What a stage may need beyond the frame: the session, the conf and where it may write scratch data."""
-
-    spark: Any
-    conf: PipelineConfig
-    output: str
-    work_dir: str
 
 
 def parse_stages(text: str | None, conf: PipelineConfig) -> list[str]:
@@ -67,6 +60,11 @@ class PipelineJob(Job):
             "input.format=parquet or ingest is not among --stages. Default: conf input.paths",
         )
         parser.add_argument("--output", required=True, help="output folder (local, or s3:// / gs:// on a cluster)")
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="print the inputs, shards, stages and resolved conf, then exit without starting Spark",
+        )
         if self.fixed_stages is not None:
             return
         parser.add_argument(
@@ -78,7 +76,7 @@ class PipelineJob(Job):
 
     def validate_arguments(self, args: argparse.Namespace, conf: PipelineConfig) -> None:
         from jobs.stages.ingest import s3_settings
-        from jobs.stages.output import prepare_output
+        from jobs.stages.output import local_path
 
         if self.fixed_stages is not None:
             self.stages = list(self.fixed_stages)
@@ -88,22 +86,116 @@ class PipelineJob(Job):
         self.from_wet = "ingest" in self.stages and conf.input.format == "wet"
         if self.from_wet:
             self.files = resolve_inputs(specs, s3_settings(conf), conf.input.manifest_base)
+            if "dedup" in self.stages and conf.dedup.paragraphs.enabled:
+                raise ConfigError(
+                    "dedup.paragraphs.enabled: paragraph dedup needs the text of every document at once and is not "
+                    "part of the sharded WET pipeline; run it with jobs/dedup.py on the documents/ of this run"
+                )
         else:
             if not specs:
                 raise ConfigError("--input: give the Parquet documents folder of an earlier run")
             self.files = specs
-        prepare_output(args.output, conf)
+        self.lock = None
+        self.resuming = False
+        if getattr(args, "dry_run", False):
+            return
+        if local_path(args.output) is not None:  # a local output is checked and locked before Spark starts
+            self.open_output(None, args.output, conf)
+
+    def open_output(self, spark: Any, output: str, conf: PipelineConfig) -> None:
+        """Take the output's lock, then make it ready per ``output.mode`` (nothing is deleted before the lock)."""
+        from jobs.runstate import OutputFiles, OutputLock, prepare_output, run_identity
+        from jobs.stages.output import local_path
+
+        files = OutputFiles(output, spark)
+        lock = OutputLock(files, conf.output.lock_stale_seconds,
+                          settle_seconds=0.0 if local_path(output) is not None else 2.0)
+        lock.acquire()
+        try:
+            self.resuming = prepare_output(files, conf.output.mode, run_identity(conf, self.files, self.stages))
+            if self.resuming and not self.from_wet:  # nothing to resume in one pass over Parquet: start over
+                for name in files.entries():
+                    if name not in ("_lock", "_run.json"):
+                        files.remove(name)
+        except BaseException:
+            lock.release()
+            raise
+        self.lock = lock
+
+    def dry_run(self, args: argparse.Namespace, conf: PipelineConfig) -> int:
+        import yaml
+
+        from jobs.sharded import plan_shards
+
+        lines = [f"cc-refinery dry run: output {args.output} (mode {conf.output.mode})",
+                 f"  stages: {','.join(self.stages)}", f"  inputs: {len(self.files)} file(s)"]
+        lines += [f"    {path}" for path in self.files[:20]]
+        if len(self.files) > 20:
+            lines.append(f"    ... and {len(self.files) - 20} more")
+        if self.from_wet:
+            shards = plan_shards(self.files, conf.run.files_per_shard)
+            lines.append(f"  shards: {len(shards)} of up to {conf.run.files_per_shard} file(s), "
+                         f"{conf.run.concurrent_shards} at once")
+            for shard in shards[:10]:
+                lines.append(f"    shard {shard.name}: files {shard.files[0][0]}-{shard.files[-1][0]}")
+        else:
+            lines.append("  Parquet input: one pass, not sharded")
+        lines += ["  conf:", yaml.safe_dump(conf.redacted(), sort_keys=False, default_flow_style=False)]
+        print("\n".join(lines), flush=True)
+        return 0
+
+    def run(self, argv: list[str] | None = None) -> None:
+        args = self.parser().parse_args(argv)
+        if args.dry_run:
+            try:
+                args, conf = self.load(argv)
+            except (ConfigError, InputError) as exc:
+                kind = "config error" if isinstance(exc, ConfigError) else "input error"
+                print(f"{self.name}: {kind}: {exc}", file=sys.stderr)
+                sys.exit(2)
+            sys.exit(self.dry_run(args, conf))
+        super().run(argv)
 
     def run_job(self, spark: Any, args: argparse.Namespace, conf: PipelineConfig) -> int:
-        from jobs.stages.ingest import as_dict, read_parquet_documents, read_wet_files
-        from jobs.stages.output import (
-            count_outcomes,
-            funnel,
-            read_outcomes,
-            remove_tree,
-            write_frames,
-            write_manifest,
-        )
+        if self.lock is None:
+            self.open_output(spark, args.output, conf)
+        try:
+            if self.from_wet:
+                return self.run_sharded(spark, args, conf)
+            return self.run_in_one_pass(spark, args, conf)
+        finally:
+            if self.lock is not None:
+                self.lock.release()
+                self.lock = None
+
+    def run_sharded(self, spark: Any, args: argparse.Namespace, conf: PipelineConfig) -> int:
+        from jobs.sharded import ShardedRun, summarize
+
+        started = time.time()
+        run_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+        output = args.output.rstrip("/")
+        LOG.info("run %s: %d input(s), stages %s%s", run_id, len(self.files), ",".join(self.stages),
+                 " (resuming)" if self.resuming else "")
+        run = ShardedRun(spark, conf, self.stages, self.files, output)
+        run.run()
+        summary_started = time.time()
+        summary = summarize(spark, output, conf.output.manifest_max_inputs)
+        run.phase_seconds["stats"] = round(time.time() - summary_started, 2)
+        counts = summary.counts
+        invariant_ok = counts.kept + counts.rejected == summary.records_read and summary.unaccounted_inputs == 0
+        extra = {
+            "resumed": self.resuming,
+            "shards": {"count": len(run.shards), "files_per_shard": conf.run.files_per_shard},
+            "stats": summary.stats_path,
+            "phase_seconds": run.phase_seconds,
+        }
+        return self.finish(spark, output, conf, run_id, started, summary.records_read, counts, invariant_ok,
+                           summary.inputs, summary.failed_inputs, summary.listed_inputs, extra)
+
+    def run_in_one_pass(self, spark: Any, args: argparse.Namespace, conf: PipelineConfig) -> int:
+        """Parquet inputs (an earlier run's documents, jobs/dedup.py): every stage over one frame, written once."""
+        from jobs.stages.ingest import read_parquet_documents
+        from jobs.stages.output import count_outcomes, read_outcomes, remove_tree, write_frames
 
         started = time.time()
         run_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
@@ -111,36 +203,30 @@ class PipelineJob(Job):
         work_dir = conf.spark.checkpoint_dir or f"{output}/_tmp"
         context = StageContext(spark=spark, conf=conf, output=output, work_dir=work_dir)
         LOG.info("run %s: %d input(s), stages %s", run_id, len(self.files), ",".join(self.stages))
-
-        if self.from_wet:
-            frame, reports = read_wet_files(spark, self.files, conf)
-        else:
-            frame, reports = read_parquet_documents(spark, self.files), []
+        frame = read_parquet_documents(spark, self.files)
         for stage in TRANSFORM_STAGES:
             if stage in self.stages:
                 module = importlib.import_module(f"jobs.stages.{stage}")
                 frame = module.apply(frame, context)
-
         frame = frame.persist()
         write_frames(frame, output, conf)
-        # Counted from what was written, then checked against what ingest read: a lost row cannot hide.
+        # Counted from what was written: a lost row cannot hide.
         counts = count_outcomes(read_outcomes(spark, output))
-        # Stages may have cached their inputs (ingest, dedup) and checkpointed (dedup): the output holds it all now.
         frame.unpersist()
         spark.catalog.clearCache()
         if not conf.spark.checkpoint_dir:
             remove_tree(spark, work_dir)
+        total_read = counts.kept + counts.rejected
+        return self.finish(spark, output, conf, run_id, started, total_read, counts, True, len(self.files), 0, [],
+                           {})
 
-        total_read = sum(r.records_read for r in reports) if reports else counts.kept + counts.rejected
-        inputs = []
-        invariant_ok = counts.kept + counts.rejected == total_read
-        for report in reports:
-            outcome = counts.by_file.get(report.path, {"kept": 0, "rejected": 0})
-            entry = as_dict(report) | outcome
-            entry["accounted"] = report.records_read == outcome["kept"] + outcome["rejected"]
-            invariant_ok = invariant_ok and entry["accounted"]
-            inputs.append(entry)
-        failed = [r.path for r in reports if r.status == "failed"]
+    def finish(self, spark: Any, output: str, conf: PipelineConfig, run_id: str, started: float, total_read: int,
+               counts: Any, invariant_ok: bool, n_inputs: int, n_failed: int, inputs: list[dict[str, Any]],
+               extra: dict[str, Any]) -> int:
+        """Report, manifest and exit code of a written run."""
+        from jobs.stages.output import funnel, write_manifest
+
+        report_started = time.time()
         stage_table = funnel(total_read, counts, self.stages)
         outputs = {"documents": f"{output}/documents", "rejected": f"{output}/rejected"}
         report_error = None
@@ -151,17 +237,19 @@ class PipelineJob(Job):
         except Exception as exc:  # the data is written: still write the manifest, then fail the run
             LOG.exception("report failed")
             token_table, report_error = None, f"{type(exc).__name__}: {exc}"
+        if "phase_seconds" in extra:
+            extra["phase_seconds"]["report"] = round(time.time() - report_started, 2)
         manifest = {
             "run_id": run_id,
             "started_at": datetime.fromtimestamp(started, timezone.utc).isoformat(),
             "finished_at": datetime.now(timezone.utc).isoformat(),
             "seconds": round(time.time() - started, 1),
-            "status": "failed" if failed or not invariant_ok else "ok",
+            "status": "failed" if n_failed or not invariant_ok else "ok",
             "stages": self.stages,
             "conf": conf.redacted(),
             "totals": {
-                "inputs": len(reports) if reports else len(self.files),
-                "failed_inputs": len(failed),
+                "inputs": n_inputs,
+                "failed_inputs": n_failed,
                 "records_read": total_read,
                 "kept": counts.kept,
                 "rejected": counts.rejected,
@@ -170,6 +258,7 @@ class PipelineJob(Job):
             "funnel": stage_table,
             "inputs": inputs,
             "outputs": outputs,
+            **extra,
         }
         if report_error:
             manifest["status"] = "failed"
@@ -177,14 +266,15 @@ class PipelineJob(Job):
         manifest_path = write_manifest(spark, output, manifest)
         print_summary(manifest, manifest_path, token_table, conf.report.top_n)
         if not invariant_ok:
-            LOG.error("accounting invariant broken: read %d != kept %d + rejected %d", total_read, counts.kept,
-                      counts.rejected)
+            LOG.error("accounting invariant broken: read %d != kept %d + rejected %d (see %s)", total_read,
+                      counts.kept, counts.rejected, extra.get("stats"))
             return 1
         if report_error:
             LOG.error("report failed: %s", report_error)
             return 1
-        if failed and conf.run.fail_on_failed_inputs:
-            LOG.error("%d input file(s) failed: %s", len(failed), ", ".join(failed))
+        if n_failed and conf.run.fail_on_failed_inputs:
+            LOG.error("%d input file(s) failed: %s", n_failed, ", ".join(e["path"] for e in inputs
+                                                                         if e["status"] == "failed"))
             return 1
         return 0
 

@@ -121,8 +121,18 @@ class RunConfig:
     """Stages to run, a subset of the fixed order; ``--stages`` overrides it."""
     fail_on_failed_inputs: bool = True
     """Exit non-zero when an input file could not be read completely (it is listed in the manifest either way)."""
+    files_per_shard: int = 64
+    """Input files per shard. A shard is read, filtered and committed as one unit (one Spark task per file), so a
+    killed run loses at most the shards in flight; 64 CC WET files are ~10 GB of text."""
+    concurrent_shards: int = 2
+    """Shards submitted to Spark at once (from driver threads), so a small shard never leaves cores idle."""
+    progress_seconds: float = 30.0
+    """Seconds between two plain progress lines when stdout is not a terminal."""
 
     def validate(self, path: str) -> None:
+        _positive(self.files_per_shard, f"{path}.files_per_shard")
+        _positive(self.concurrent_shards, f"{path}.concurrent_shards")
+        _positive(self.progress_seconds, f"{path}.progress_seconds")
         for stage in self.stages:
             if stage not in STAGES:
                 raise ConfigError(f"{path}.stages: unknown stage {stage!r} (stages: {', '.join(STAGES)})")
@@ -199,19 +209,31 @@ class SparkConfig:
         return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in self.conf.items()}
 
 
+OUTPUT_MODES = ("error", "overwrite", "resume")
+
+
 @dataclass(frozen=True)
 class OutputConfig:
     mode: str = "error"
-    """``error`` refuses to write into a non-empty output folder; ``overwrite`` replaces it."""
+    """``error`` refuses to write into a non-empty output folder; ``overwrite`` replaces it; ``resume`` carries on
+    with the committed shards and phases of an earlier run of the same inputs and conf (refused if either changed)."""
     compression: str = "zstd"
     documents_partition_by: tuple[str, ...] = ("lang",)
     rejected_partition_by: tuple[str, ...] = ("stage",)
     rejected_text: bool = True
     """Keep the text of rejected documents (for audits); false writes ``rejected/`` without it."""
+    manifest_max_inputs: int = 1000
+    """``_manifest.json`` lists each input file up to this many (all of them are in ``stats/files.parquet``)."""
+    lock_stale_seconds: float = 600.0
+    """A lock whose owner has not refreshed it for this long is taken over (a run killed on another host). A lock of
+    this host whose process is gone is stale at once."""
 
     def validate(self, path: str) -> None:
-        if self.mode not in ("error", "overwrite"):
-            raise ConfigError(f"{path}.mode: expected 'error' or 'overwrite', got {self.mode!r}")
+        if self.mode not in OUTPUT_MODES:
+            raise ConfigError(f"{path}.mode: expected one of {', '.join(OUTPUT_MODES)}, got {self.mode!r}")
+        if self.manifest_max_inputs < 0:
+            raise ConfigError(f"{path}.manifest_max_inputs: must be >= 0, got {self.manifest_max_inputs}")
+        _positive(self.lock_stale_seconds, f"{path}.lock_stale_seconds")
 
 
 # Section name → "module:Class" whose ``from_dict(data, path)`` validates it. Sections owned by a stage live

@@ -61,12 +61,14 @@ def ddl(columns: dict[str, str]) -> str:
 _RECORD_FIELDS = [c for c in DOC_COLUMNS if c != "stage"]
 
 
-def _documents_batch(docs: list[WetDocument]) -> pa.RecordBatch:
+def _documents_batch(docs: list[WetDocument], file_index: int) -> pa.RecordBatch:
     columns: dict[str, list[object]] = {name: [getattr(d, name) for d in docs] for name in _RECORD_FIELDS}
     columns["_kind"] = [KIND_DOC] * len(docs)
     columns["stage"] = [None if reason is None else "ingest" for reason in columns["reason"]]
     for column in FILE_COLUMNS:
         columns[column] = [None] * len(docs)
+    # (file_index, record_offset) addresses a row even where ids repeat: the sharded pipeline's join key.
+    columns["file_index"] = [file_index] * len(docs)
     return pa.RecordBatch.from_pydict(columns, schema=INGEST_SCHEMA)
 
 
@@ -84,7 +86,7 @@ def read_file_rows(
         for doc in reader:
             batch.append(doc)
             if len(batch) >= batch_size:
-                yield _documents_batch(batch)
+                yield _documents_batch(batch, file_index)
                 batch = []
         status, error = reader.stats.status, reader.stats.error
     except Exception as exc:  # a file that cannot be opened/read after retries: reported, never crashes the job
@@ -93,7 +95,7 @@ def read_file_rows(
         if stream is not None:
             stream.close()
     if batch:
-        yield _documents_batch(batch)
+        yield _documents_batch(batch, file_index)
     stats = reader.stats if reader is not None else None
     attempts = stream.attempts if isinstance(stream, RetryingS3Stream) else 1
     retries = stream.retries if isinstance(stream, RetryingS3Stream) else 0

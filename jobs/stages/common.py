@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructField, StructType, _parse_datatype_string
+
+
+@dataclass(frozen=True)
+class StageContext:
+    """What a stage may need beyond the frame: the session, the conf and where it may write scratch data."""
+
+    spark: Any
+    conf: Any
+    output: str
+    work_dir: str
+    sharded: bool = False
+    """True inside a shard's pass: a stage must not compute corpus-wide figures there (the global phase does)."""
+
 
 # Spark type → pandas dtype that carries nulls without changing type (ints stay ints).
 _PANDAS_DTYPES = {"bigint": "Int64", "int": "Int32", "double": "float64", "float": "float32", "boolean": "boolean"}

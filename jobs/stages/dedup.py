@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -134,14 +135,18 @@ def apply_exact_dedup(df: DataFrame, conf: DedupConfig) -> DataFrame:
     frame = with_duplicate_of(df)
     live, rejected = split_live(frame)
     keyed = live.select(*ranking_columns(live, conf), text_key(conf.exact.text_key).alias("_key"))
+    return mark_removed(live, exact_removals(keyed, conf), REASON_EXACT).unionByName(rejected)
+
+
+def exact_removals(keyed: DataFrame, conf: DedupConfig) -> DataFrame:
+    """(id, _dup_of) of every copy but the one kept, from compact keys: :func:`ranking_columns` plus ``_key``."""
     # min of a struct is an aggregate: a million copies of one boilerplate page do not sink a task.
     best = keyed.groupBy("_key").agg(F.min(keep_key(conf)).alias("_best"))
-    removed = (
+    return (
         keyed.join(best, on="_key")
         .filter(F.col("id") != F.col("_best.id"))
         .select("id", F.col("_best.id").alias("_dup_of"))
     )
-    return mark_removed(live, removed, REASON_EXACT).unionByName(rejected)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -385,12 +390,33 @@ def apply_near_dedup(df: DataFrame, conf: DedupConfig, work_dir: str) -> DataFra
     appended to the index.
     """
     near = conf.near
-    spark = df.sparkSession
     frame = with_duplicate_of(df)
     live, rejected = split_live(frame)
-    ranking = live.select(*ranking_columns(live, conf))
     bands = band_rows(live, near).persist(StorageLevel.MEMORY_AND_DISK)
+    ranking = live.select(*ranking_columns(live, conf))
 
+    def verify(edges: DataFrame) -> DataFrame:
+        return verify_edges(edges, live, near)
+
+    removed = near_removals(bands, ranking, verify if near.verify else None, conf, work_dir)
+    bands.unpersist()
+    return mark_removed(live, removed, REASON_NEAR).unionByName(repoint_exact_copies(rejected, removed))
+
+
+def near_removals(
+    bands: DataFrame,
+    ranking: DataFrame,
+    verify: Callable[[DataFrame], DataFrame] | None,
+    conf: DedupConfig,
+    work_dir: str | None,
+) -> DataFrame:
+    """(id, _dup_of) of the near copies to remove, from compact keys only.
+
+    ``bands`` holds (id, band, bucket) and ``ranking`` the :func:`ranking_columns` of every live document; ``verify``
+    drops false candidate edges (src, dst). The result is checkpointed, so the caller may read it several times.
+    """
+    near = conf.near
+    spark = bands.sparkSession
     candidates = bands.select("id", "band", "bucket")
     old_ranking = None
     index = None
@@ -400,14 +426,14 @@ def apply_near_dedup(df: DataFrame, conf: DedupConfig, work_dir: str) -> DataFra
     if index is not None:
         # Only index rows sharing a bucket with this run matter; rows of a document being re-processed are ignored.
         relevant = index.join(bands.select("band", "bucket").distinct(), on=["band", "bucket"], how="left_semi").join(
-            live.select("id"), on="id", how="left_anti"
+            ranking.select("id"), on="id", how="left_anti"
         )
         candidates = candidates.unionByName(relevant.select("id", "band", "bucket"))
         old_ranking = relevant.groupBy("id").agg(*[F.min(c).alias(c) for c in ("date", "text_length", "quality")])
 
     edges = star_edges(candidates)
-    if near.verify:
-        edges = verify_edges(edges, live, near)
+    if verify is not None:
+        edges = verify(edges)
     components = connected_components(edges, near.max_iterations, near.checkpoint_every, work_dir)
 
     members = ranking.withColumn("_old", F.lit(False))
@@ -439,8 +465,31 @@ def apply_near_dedup(df: DataFrame, conf: DedupConfig, work_dir: str) -> DataFra
         survivors.select(*[c.split(" ")[0] for c in INDEX_SCHEMA.split(", ")]).write.mode("append").parquet(
             near.index_path
         )
-    bands.unpersist()
-    return mark_removed(live, removed, REASON_NEAR).unionByName(repoint_exact_copies(rejected, removed))
+    return removed
+
+
+def verify_edges_by_sketch(edges: DataFrame, sketches: DataFrame, near: NearDedupConfig) -> DataFrame:
+    """Drop edges whose two documents' bottom-k sketches (``id``, ``_sketch``) give a Jaccard below the threshold.
+
+    The text-free check of the sharded pipeline: exact for documents of up to ``verify_sketch_size`` shingles, an
+    estimate within ``sqrt(J(1-J)/k)`` above. Edges that reach a document of the band index (no sketch here) are
+    kept on the LSH evidence alone, as in :func:`verify_edges`.
+    """
+    from udfs.dedup.minhash import sketch_similarity
+
+    cutoff = near.verify_threshold if near.verify_threshold is not None else near.threshold
+    size = near.verify_sketch_size
+    pairs = edges.join(
+        sketches.select(F.col("id").alias("src"), F.col("_sketch").alias("src_sig")), on="src", how="left"
+    ).join(sketches.select(F.col("id").alias("dst"), F.col("_sketch").alias("dst_sig")), on="dst", how="left")
+
+    def run(batches: Any) -> Any:
+        for batch in batches:
+            similarity = sketch_similarity(batch["src_sig"].tolist(), batch["dst_sig"].tolist(), size)
+            keep = np.isnan(similarity) | (similarity >= cutoff)
+            yield batch.loc[keep, ["src", "dst"]]
+
+    return pairs.select("src", "dst", "src_sig", "dst_sig").mapInPandas(run, "src string, dst string")
 
 
 def repoint_exact_copies(rejected: DataFrame, removed: DataFrame) -> DataFrame:

@@ -51,8 +51,8 @@ def s3_settings(conf: PipelineConfig) -> S3Settings:
     )
 
 
-def read_wet_files(spark: SparkSession, files: list[str], conf: PipelineConfig) -> tuple[DataFrame, list[FileReport]]:
-    """Ingest ``files``; returns the documents frame (persisted) and one report per file."""
+def ingest_frame(spark: SparkSession, indexed_files: list[tuple[int, str]], conf: PipelineConfig) -> DataFrame:
+    """Document rows and one ``_kind='file'`` status row per file, streamed from ``(file_index, path)`` pairs."""
     settings = s3_settings(conf)
     limits = ReaderLimits(conf.ingest.max_record_bytes, conf.ingest.max_invalid_utf8_ratio)
     batch_size = conf.ingest.batch_size
@@ -60,10 +60,18 @@ def read_wet_files(spark: SparkSession, files: list[str], conf: PipelineConfig) 
     def read(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         return ingest_batches(batches, settings, limits, batch_size)
 
-    # One partition per file: Spark spreads thousands of files over the cluster, one task each.
-    paths = spark.sparkContext.parallelize(list(enumerate(files)), max(1, len(files)))
+    # One task per file (a CC WET file is ~400 MB of text), but no more tasks than a few per core: thousands of tiny
+    # files then share tasks instead of paying a task's fixed cost each.
+    tasks = min(len(indexed_files), 4 * spark.sparkContext.defaultParallelism)
+    paths = spark.sparkContext.parallelize(indexed_files, max(1, tasks))
     paths_frame = spark.createDataFrame(paths, "file_index bigint, path string")
-    ingested = paths_frame.mapInArrow(read, ddl(INGEST_COLUMNS)).persist(StorageLevel.MEMORY_AND_DISK_DESER)
+    return paths_frame.mapInArrow(read, ddl(INGEST_COLUMNS))
+
+
+def read_wet_files(spark: SparkSession, files: list[str], conf: PipelineConfig) -> tuple[DataFrame, list[FileReport]]:
+    """Ingest ``files`` as one frame (persisted): for the training jobs and tests that want the documents in
+    memory. The pipeline itself reads shard by shard (``jobs/sharded.py``)."""
+    ingested = ingest_frame(spark, list(enumerate(files)), conf).persist(StorageLevel.MEMORY_AND_DISK_DESER)
 
     # One row per input file, not data-sized: collecting it is how the manifest lists inputs.
     status_rows = (

@@ -43,7 +43,7 @@ def apply(frame: DataFrame, context: Any) -> DataFrame:
         raise ConfigError("perplexity/quality_classifier: need the `lang` column (run the langid stage first)")
     if perplexity_conf.enabled:
         check_models(perplexity_conf.models, "perplexity.models")
-        frame = apply_perplexity(frame, perplexity_conf)
+        frame = apply_perplexity(frame, perplexity_conf, getattr(context, "sharded", False))
     if classifier_conf.enabled:
         check_models(classifier_conf.models, "quality_classifier.models")
         frame = apply_classifier(frame, classifier_conf)
@@ -101,8 +101,11 @@ def bucket_column(cutoffs: dict[str, tuple[float, float]]) -> Column:
     return expression
 
 
-def apply_perplexity(frame: DataFrame, conf: Any) -> DataFrame:
-    from udfs.perplexity import BUCKETS, score_documents
+def apply_perplexity(frame: DataFrame, conf: Any, defer_cutoffs: bool = False) -> DataFrame:
+    """Score, bucket and filter. With ``defer_cutoffs`` (the sharded pipeline, where one shard is not the corpus)
+    the cut-offs that must be computed from the data are left to the global phase (:func:`deferred_cutoffs`), which
+    buckets those languages on the compact keys; cut-offs fixed in conf and ``perplexity:max`` apply here."""
+    from udfs.perplexity import score_documents
 
     columns = {"perplexity": "double"}
     if conf.paragraph_perplexities:
@@ -112,20 +115,35 @@ def apply_perplexity(frame: DataFrame, conf: Any) -> DataFrame:
         return score_documents(batch["text"], batch["lang"], conf)
 
     scored = map_live_rows(frame, score, columns)
-    to_compute = sorted(lang for lang in conf.models if lang not in conf.cutoffs)
-    if to_compute:
+    to_compute = deferred_cutoffs(conf)
+    if to_compute and not defer_cutoffs:
         scored = scored.persist()  # the percentile pass and the rest of the pipeline share one KenLM pass
-    cutoffs = dict(conf.cutoffs) | compute_cutoffs(scored, to_compute, conf)
+        cutoffs = dict(conf.cutoffs) | compute_cutoffs(scored, to_compute, conf)
+    else:
+        cutoffs = dict(conf.cutoffs)
     bucketed = scored.withColumn("perplexity_bucket", bucket_column(cutoffs))
+    conditions = perplexity_conditions(conf)
+    return tag_rejects(bucketed, STAGE, first_reason(conditions)) if conditions else bucketed
+
+
+def deferred_cutoffs(conf: Any) -> list[str]:
+    """Languages whose bucket cut-offs come from this run's data (not fixed in ``perplexity.cutoffs``)."""
+    return sorted(lang for lang in conf.models if lang not in conf.cutoffs) if conf.enabled else []
+
+
+def perplexity_conditions(conf: Any, include_max: bool = True) -> list[tuple[Column, str]]:
+    """(drop condition, reason) over ``perplexity`` and ``perplexity_bucket``, in order: the limit, then buckets."""
+    from udfs.perplexity import BUCKETS
+
     conditions: list[tuple[Column, str]] = []
-    if conf.max_perplexity:
+    if conf.max_perplexity and include_max:
         limits = {k: v for k, v in conf.max_perplexity.items() if k != "default"}
         default = conf.max_perplexity.get("default", float("inf"))
         conditions.append((F.col("perplexity") > per_language(limits, default), "perplexity:max"))
     for bucket in BUCKETS:
         if bucket not in conf.keep_buckets:
             conditions.append((F.col("perplexity_bucket") == bucket, f"perplexity:bucket_{bucket}"))
-    return tag_rejects(bucketed, STAGE, first_reason(conditions)) if conditions else bucketed
+    return conditions
 
 
 def pareto_draw(seed: int, alpha: float) -> Column:

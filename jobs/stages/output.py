@@ -62,23 +62,6 @@ def funnel(total: int, counts: RunCounts, stages_run: list[str]) -> list[dict[st
     return table
 
 
-def prepare_output(output: str, conf: PipelineConfig) -> None:
-    """Refuse or clear a non-empty local output folder, per ``output.mode`` (checked before Spark starts)."""
-    if local_path(output) is None:
-        return  # remote outputs: Spark's own write modes apply
-    if os.path.isdir(output) and os.listdir(output):
-        if conf.output.mode == "error":
-            from udfs.errors import ConfigError
-
-            raise ConfigError(f"output.mode: output folder {output} is not empty (use --set output.mode=overwrite)")
-        for name in ("documents", "rejected", "reports", "_manifest.json", "_tmp"):
-            target = os.path.join(output, name)
-            if os.path.isdir(target):
-                shutil.rmtree(target)
-            elif os.path.exists(target):
-                os.remove(target)
-
-
 def write_frames(frame: DataFrame, output: str, conf: PipelineConfig) -> None:
     """Kept documents to ``documents/`` (partitioned by language), the rest to ``rejected/`` (by stage).
 
@@ -94,13 +77,25 @@ def write_frames(frame: DataFrame, output: str, conf: PipelineConfig) -> None:
         ("documents", kept, out.documents_partition_by),
         ("rejected", rejected, out.rejected_partition_by),
     ):
-        columns = [c for c in partition_by if c in data.columns]
-        writer = data.write.mode("overwrite").option("compression", out.compression)
-        if columns and data.isEmpty():
-            columns = []  # partitioning an empty frame writes no file at all, not even the schema
-        if columns:
-            writer = writer.partitionBy(*columns)
-        writer.parquet(f"{output.rstrip('/')}/{part}")
+        write_part(data, f"{output.rstrip('/')}/{part}", partition_by, out.compression)
+
+
+def write_part(
+    data: DataFrame, path: str, partition_by: tuple[str, ...], compression: str, allow_empty: bool = True
+) -> None:
+    """Write ``data`` to ``path`` (replacing it), partitioned by those of ``partition_by`` it has.
+
+    With ``allow_empty`` an empty frame still gets a readable folder (a schema-only file): partitioning an empty
+    frame writes no file at all, so it is then written unpartitioned. Without it (one shard's part of a larger
+    output, where an unpartitioned folder would clash with its partitioned siblings) nothing is checked first.
+    """
+    columns = [c for c in partition_by if c in data.columns]
+    writer = data.write.mode("overwrite").option("compression", compression)
+    if columns and allow_empty and data.isEmpty():
+        columns = []
+    if columns:
+        writer = writer.partitionBy(*columns)
+    writer.parquet(path)
 
 
 def local_path(path: str) -> str | None:
@@ -141,6 +136,29 @@ def remove_tree(spark: SparkSession, path: str) -> None:
     fs, hadoop_path = hadoop_filesystem(spark, path)
     if fs.exists(hadoop_path):
         fs.delete(hadoop_path, True)
+
+
+def remove_path(spark: SparkSession, path: str) -> None:
+    """Delete a file or a folder on any filesystem Spark can write to; missing is fine."""
+    local = local_path(path)
+    if local is not None:
+        if os.path.isdir(local):
+            shutil.rmtree(local, ignore_errors=True)
+        elif os.path.lexists(local):
+            os.remove(local)
+        return
+    remove_tree(spark, path)
+
+
+def list_names(spark: SparkSession, path: str) -> list[str]:
+    """Names of the entries of a folder (empty when it does not exist)."""
+    local = local_path(path)
+    if local is not None:
+        return sorted(os.listdir(local)) if os.path.isdir(local) else []
+    fs, hadoop_path = hadoop_filesystem(spark, path)
+    if not fs.exists(hadoop_path):
+        return []
+    return sorted(status.getPath().getName() for status in fs.listStatus(hadoop_path))
 
 
 def read_text(spark: SparkSession, path: str) -> str | None:

@@ -20,13 +20,21 @@ from jobs.stages.common import first_reason, map_live_rows, tag_rejects
 STAGE = "pii"
 
 
+def apply_to_rejected(frame: DataFrame, context: Any = None) -> DataFrame:
+    """The stage's count columns (null) on rows that are all rejected: their text never goes to Python."""
+    from udfs.pii import COUNT_COLUMNS
+
+    counts = list(COUNT_COLUMNS.values())
+    return frame.select("*", *[F.lit(None).cast("int").alias(c) for c in counts if c not in frame.columns])
+
+
 def apply(frame: DataFrame, context: Any) -> DataFrame:
     from udfs.pii import COUNT_COLUMNS, redact_batch
 
     conf = context.conf.pii
     counts = list(COUNT_COLUMNS.values())
     if not conf.enabled:
-        return frame.select("*", *[F.lit(None).cast("int").alias(c) for c in counts if c not in frame.columns])
+        return apply_to_rejected(frame)
 
     def redact(batch: pd.DataFrame) -> pd.DataFrame:
         return redact_batch(batch["text"], batch.get("lang"), conf)

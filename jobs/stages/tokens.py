@@ -44,16 +44,26 @@ def category_column(conf: Any, lang: Column | None = None) -> Column:
     return expression
 
 
+def measure(frame: DataFrame, context: Any) -> DataFrame:
+    """``category``, ``n_chars`` and ``n_bytes``: Spark expressions, for every row."""
+    lang = F.col("lang") if "lang" in frame.columns else F.lit(None).cast("string")  # langid may not have run
+    measured = frame.withColumn("category", category_column(context.conf.categories, lang))
+    measured = measured.withColumn("n_chars", F.char_length("text").cast("bigint"))
+    return measured.withColumn("n_bytes", F.octet_length("text").cast("bigint"))
+
+
+def apply_to_rejected(frame: DataFrame, context: Any) -> DataFrame:
+    """The stage's columns on rows that are all rejected: no tokenizer, so their text never goes to Python."""
+    return measure(frame, context).withColumn("n_tokens", F.lit(None).cast("bigint"))
+
+
 def apply(frame: DataFrame, context: Any) -> DataFrame:
     from udfs.tokens import count_tokens
 
     conf = context.conf.tokens
-    lang = F.col("lang") if "lang" in frame.columns else F.lit(None).cast("string")  # langid may not have run
-    measured = frame.withColumn("category", category_column(context.conf.categories, lang))
-    measured = measured.withColumn("n_chars", F.char_length("text").cast("bigint"))
-    measured = measured.withColumn("n_bytes", F.octet_length("text").cast("bigint"))
     if not conf.enabled:
-        return measured.withColumn("n_tokens", F.lit(None).cast("bigint"))
+        return apply_to_rejected(frame, context)
+    measured = measure(frame, context)
 
     def count(batch: pd.DataFrame) -> pd.DataFrame:
         return count_tokens(batch["text"], conf)[["n_tokens"]]

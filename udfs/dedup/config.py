@@ -96,6 +96,9 @@ class NearDedupConfig:
     """Check each candidate edge by the true Jaccard of the shingle sets and drop those below the threshold."""
     verify_threshold: float | None = None
     """Jaccard cut-off for ``verify``; null means ``threshold``."""
+    verify_sketch_size: int = 512
+    """The sharded pipeline verifies on a bottom-k sketch (the k smallest distinct shingle hashes, 4 bytes each)
+    instead of the text: exact for documents of up to k shingles, else within ``sqrt(J(1-J)/k)``."""
     max_iterations: int = 40
     """Upper bound on large-star/small-star rounds of connected components (each round roughly halves depth)."""
     checkpoint_every: int = 3
@@ -124,6 +127,8 @@ class NearDedupConfig:
             raise ConfigError(f"{path}.false_positive_weight: the two weights cannot both be 0")
         if self.verify_threshold is not None and not 0 < self.verify_threshold <= 1:
             raise ConfigError(f"{path}.verify_threshold: must be within (0, 1]")
+        if not 16 <= self.verify_sketch_size <= 65536:
+            raise ConfigError(f"{path}.verify_sketch_size: must be within [16, 65536], got {self.verify_sketch_size}")
         if self.max_iterations < 1:
             raise ConfigError(f"{path}.max_iterations: must be >= 1")
         if self.checkpoint_every < 1:

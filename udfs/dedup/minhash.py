@@ -377,6 +377,9 @@ class BandHashes:
     """(n_docs, bands) int64 bucket hashes."""
     has_shingles: np.ndarray
     """(n_docs,) bool: false for documents empty after normalization (their row is meaningless)."""
+    sketches: list[bytes | None]
+    """Bottom-k sketch of each document (packed sorted uint32, None without shingles): the compact stand-in for
+    the text when candidate pairs are verified without it (see :func:`sketch_similarity`)."""
 
 
 def _slices(lengths: np.ndarray, max_chars: int) -> list[slice]:
@@ -392,18 +395,24 @@ def _slices(lengths: np.ndarray, max_chars: int) -> list[slice]:
 
 
 def batch_band_hashes(
-    texts: pd.Series, langs: pd.Series | None, conf: NearDedupConfig, max_chars: int = _MAX_BATCH_CHARS
+    texts: pd.Series,
+    langs: pd.Series | None,
+    conf: NearDedupConfig,
+    max_chars: int = _MAX_BATCH_CHARS,
+    sketch_size: int = 0,
 ) -> BandHashes:
     """The pure batch function behind the Spark stage: texts (+ languages, may be None) → LSH bucket hashes.
 
     The batch is worked through in slices of about ``max_chars`` characters: the temporaries take ~60 bytes per
-    character, so an Arrow batch of long pages does not blow up a Python worker.
+    character, so an Arrow batch of long pages does not blow up a Python worker. ``sketch_size`` > 0 also returns
+    each document's bottom-k sketch.
     """
     bands, rows = conf.lsh_params()
     texts = texts.reset_index(drop=True)
     langs = None if langs is None else langs.reset_index(drop=True)
     hashes = np.zeros((len(texts), bands), dtype=np.int64)
     has_shingles = np.zeros(len(texts), dtype=bool)
+    sketches: list[bytes | None] = [None] * len(texts)
     for part in _slices(texts.fillna("").str.len().to_numpy(), max_chars):
         shingles = shingle_hashes(
             texts[part], None if langs is None else langs[part], conf.shingle, conf.text_key, conf.seed
@@ -411,7 +420,44 @@ def batch_band_hashes(
         signature = signatures(shingles, conf.num_perm, conf.seed)
         hashes[part] = band_hashes(signature, bands, rows, conf.seed)
         has_shingles[part] = np.bincount(shingles.doc, minlength=shingles.n_docs) > 0
-    return BandHashes(hashes, has_shingles)
+        if sketch_size:
+            sketches[part] = bottom_k_sketches(shingles, sketch_size)
+    return BandHashes(hashes, has_shingles, sketches)
+
+
+def bottom_k_sketches(shingles: Shingles, k: int) -> list[bytes | None]:
+    """The ``k`` smallest distinct shingle hashes of each document, sorted and packed as uint32 (None: no shingle).
+
+    One sort of (document, hash) keys for the whole batch; a document's rank of a hash is its position minus the
+    position of the document's first key.
+    """
+    keys = np.unique((shingles.doc.astype(np.uint64) << np.uint64(32)) | shingles.hashes.astype(np.uint64))
+    docs = (keys >> np.uint64(32)).astype(np.int64)
+    values = (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    first = np.searchsorted(docs, np.arange(shingles.n_docs))
+    rank = np.arange(len(keys)) - first[docs]
+    keep = rank < k
+    docs, values = docs[keep], values[keep]
+    bounds = np.searchsorted(docs, np.arange(shingles.n_docs + 1))
+    return [values[bounds[i] : bounds[i + 1]].tobytes() if bounds[i + 1] > bounds[i] else None
+            for i in range(shingles.n_docs)]
+
+
+def sketch_similarity(left: list[bytes | None], right: list[bytes | None], k: int) -> np.ndarray:
+    """Jaccard of each (left, right) pair from their bottom-k sketches (NaN where one is missing).
+
+    The ``k`` smallest hashes of the union of the two sketches are a uniform sample of the union of the two sets;
+    the share of them found in both sketches estimates the Jaccard, exactly when both sets have at most ``k``.
+    """
+    out = np.full(len(left), np.nan)
+    for i, (a, b) in enumerate(zip(left, right, strict=True)):
+        if a is None or b is None:
+            continue
+        first, second = np.frombuffer(a, dtype=np.uint32), np.frombuffer(b, dtype=np.uint32)
+        union = np.union1d(first, second)[:k]
+        both = np.isin(union, first, assume_unique=True) & np.isin(union, second, assume_unique=True)
+        out[i] = both.sum() / len(union) if len(union) else 1.0
+    return out
 
 
 def jaccard(left: np.ndarray, right: np.ndarray) -> float:

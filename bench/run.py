@@ -1,0 +1,273 @@
+"""The throughput and memory table of issue 9: our pipeline at 1× and 2× input, local[1] vs local[2], a baseline
+revision and peers, all on the same generated WET files in one invocation.
+
+    .venv/bin/python bench/run.py --mb 10 --repeats 3 [--baseline f77eb1e] [--peers] [--memory-4x]
+
+Figures are medians of ``--repeats`` runs, and every speed is a ratio or a marginal rate between runs of the same
+command on the same machine (these machines are noisy; absolute seconds are not comparable across days):
+
+- marginal MB/s per core = (MB at 2× − MB at 1×) / (seconds at 2× − seconds at 1×) / cores, in total and per phase
+  (``phase_seconds`` of ``_manifest.json``); CPU-hours per TB = 10^6 / (that rate) / 3600;
+- fixed cost = seconds at 1× − MB at 1× / marginal MB/s (what a run costs before its first byte);
+- 2× ratio = seconds at 2× / seconds at 1×; local[2] speed-up = seconds at local[1] / seconds at local[2] (2× input);
+- peak RSS of the JVM and of the largest Python worker, sampled from /proc over the run's process tree;
+- ``--baseline REV``: the same command from a git worktree of REV (e.g. the last commit before sharding);
+- ``--peers``: bench/peers.py on the 1× files (zcat and fastwarc as the ingest floor, datatrove's filters and
+  MinHash dedup, datasketch and rensa signatures on the same shingles).
+
+Writes ``bench/results/<date>.json`` and ``bench/results/<date>.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+CACHE = REPO / ".cache" / "bench"
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+class ProcessTreeMemory(threading.Thread):
+    """Peak RSS of the JVM and of the largest Python worker in one process session, from /proc."""
+
+    def __init__(self, session: int, interval: float = 0.25) -> None:
+        super().__init__(daemon=True)
+        self.session, self.interval = session, interval
+        self.jvm_peak = self.worker_peak = self.workers_sum_peak = 0
+        self._stop_event = threading.Event()
+
+    def sample(self) -> None:
+        workers_sum = 0
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as handle:
+                    fields = handle.read().rsplit(b")", 1)[1].split()
+                if int(fields[3]) != self.session:
+                    continue
+                rss = int(fields[21]) * PAGE
+                command = Path(f"/proc/{entry.name}/cmdline").read_bytes()
+            except (OSError, IndexError, ValueError):
+                continue
+            if b"java" in command.split(b"\0")[0]:
+                self.jvm_peak = max(self.jvm_peak, rss)
+            elif b"pyspark.daemon" in command or b"pyspark/daemon" in command or b"pyspark.worker" in command:
+                workers_sum += rss
+                self.worker_peak = max(self.worker_peak, rss)
+        self.workers_sum_peak = max(self.workers_sum_peak, workers_sum)
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.sample()
+            self._stop_event.wait(self.interval)
+
+    def stop(self) -> dict[str, float]:
+        self._stop_event.set()
+        self.join()
+        return {"jvm_peak_mb": round(self.jvm_peak / 2**20), "python_worker_peak_mb": round(self.worker_peak / 2**20),
+                "python_workers_sum_peak_mb": round(self.workers_sum_peak / 2**20)}
+
+
+def corpus(mb: float, files: int) -> tuple[Path, float]:
+    """Generated WET files of ``mb`` MB of text (cached), and their exact text MB."""
+    from bench.corpus import build_corpus
+
+    folder = CACHE / f"corpus-{mb:g}mb-{files}f"
+    summary_file = folder / "summary.json"
+    if not summary_file.exists():
+        summary = build_corpus(folder, mb, files)
+        text_bytes = sum(getattr(summary, "bytes_by_lang", {}).values()) or mb * 1e6
+        summary_file.write_text(json.dumps({"text_mb": text_bytes / 1e6}))
+    return folder, float(json.loads(summary_file.read_text())["text_mb"])
+
+
+def pipeline_run(repo: Path, inputs: Path, cores: int, label: str, sharded: bool = True) -> dict[str, Any]:
+    """One run of the pipeline CLI (local mode) in its own session: wall seconds, manifest phases, memory."""
+    output = CACHE / "out" / label
+    args = [sys.executable, "-m", "jobs.pipeline", "--conf", "local.yaml", "--input", str(inputs),
+            "--output", str(output), "--set", "output.mode=overwrite", "--set", f"spark.master=local[{cores}]"]
+    if sharded:
+        args += ["--set", f"run.concurrent_shards={cores}"]
+    env = dict(os.environ, PYSPARK_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1", PYTHONUNBUFFERED="1")
+    log = CACHE / "logs" / f"{label}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with log.open("w") as handle:
+        process = subprocess.Popen(args, cwd=repo, env=env, stdout=handle, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        memory = ProcessTreeMemory(process.pid)
+        memory.start()
+        try:
+            code = process.wait(timeout=3600)
+        finally:
+            peaks = memory.stop()
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+    seconds = time.perf_counter() - started
+    if code != 0:
+        raise RuntimeError(f"{label}: exit {code}; see {log}")
+    manifest = json.loads((output / "_manifest.json").read_text())
+    return {"seconds": round(seconds, 1), "phase_seconds": manifest.get("phase_seconds", {}),
+            "records": manifest["totals"]["records_read"], "kept": manifest["totals"]["kept"], **peaks}
+
+
+def median_runs(repeats: int, run: Any) -> dict[str, Any]:
+    runs = [run(i) for i in range(repeats)]
+    out = {"runs": runs, "seconds": statistics.median(r["seconds"] for r in runs)}
+    phases = {name for r in runs for name in r["phase_seconds"]}
+    out["phase_seconds"] = {p: statistics.median(r["phase_seconds"].get(p, 0.0) for r in runs) for p in sorted(phases)}
+    for key in ("jvm_peak_mb", "python_worker_peak_mb", "python_workers_sum_peak_mb"):
+        out[key] = max(r[key] for r in runs)
+    return out
+
+
+def marginal(mb1: float, mb2: float, t1: float, t2: float, cores: int) -> float | None:
+    """MB/s per core of the second MB-worth over the first; None when the 2× run was not slower (noise)."""
+    return round((mb2 - mb1) / (t2 - t1) / cores, 3) if t2 > t1 else None
+
+
+def baseline_worktree(revision: str) -> Path:
+    folder = CACHE / f"baseline-{revision}"
+    if not folder.exists():
+        subprocess.run(["git", "worktree", "add", "--detach", str(folder), revision], cwd=REPO, check=True,
+                       capture_output=True)
+    return folder
+
+
+def table(results: dict[str, Any]) -> str:
+    ours = results["ours"]
+    lines = [f"# cc-refinery benchmark, {results['date']}", "",
+             f"`{results['command']}` — corpus {results['mb1']:.1f} MB (1×) and {results['mb2']:.1f} MB (2×) of "
+             f"text, {results['files']} + {2 * results['files']} WET files; medians of {results['repeats']}.", "",
+             "| figure | ours | baseline |", "|---|---|---|"]
+    base = results.get("baseline", {})
+
+    def row(name: str, key: str, fmt: str = "{}") -> None:
+        value = ours.get(key)
+        other = base.get(key)
+        lines.append(f"| {name} | {fmt.format(value) if value is not None else 'n/a'} | "
+                     f"{fmt.format(other) if other is not None else '–'} |")
+
+    row("seconds at 1× (local[2])", "t1")
+    row("seconds at 2× (local[2])", "t2")
+    row("2× data / 1× time ratio", "ratio_2x", "{:.2f}")
+    row("marginal MB/s per core, whole run", "marginal_mb_s_core")
+    row("CPU-hours per TB", "cpu_h_per_tb", "{:,.0f}")
+    row("fixed cost of a run (s)", "fixed_seconds", "{:.1f}")
+    row("local[2] speed-up over local[1] (2× input)", "speedup_local2", "{:.2f}")
+    for phase, rate in ours.get("marginal_by_phase", {}).items():
+        lines.append(f"| marginal MB/s per core, phase {phase} | {rate if rate is not None else 'n/a'} | – |")
+    lines += ["", "| peak memory (MB) | 1× | 2× | 4× |", "|---|---|---|---|"]
+    for key, name in (("jvm_peak_mb", "JVM"), ("python_worker_peak_mb", "largest Python worker")):
+        lines.append(f"| {name} | " + " | ".join(str(ours["memory"].get(size, {}).get(key, "–"))
+                                                for size in ("1x", "2x", "4x")) + " |")
+    peers = results.get("peers")
+    if peers:
+        lines += ["", "| peer (1× files) | figure | ours / peer |", "|---|---|---|"]
+        for name, value in peers.get("rows", []):
+            lines.append(f"| {name} | {value[0]} | {value[1]} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mb", type=float, default=10.0, help="MB of text at 1× (2× and 4× are derived)")
+    parser.add_argument("--files", type=int, default=4, help="WET files at 1× (twice as many at 2×)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--baseline", default=None, help="git revision to compare with (run from a worktree)")
+    parser.add_argument("--peers", action="store_true", help="also run bench/peers.py on the 1× files")
+    parser.add_argument("--memory-4x", action="store_true", help="one extra run at 4× for the memory row")
+    args = parser.parse_args(argv)
+
+    one, mb1 = corpus(args.mb, args.files)
+    two, mb2 = corpus(2 * args.mb, 2 * args.files)
+    results: dict[str, Any] = {"date": date.today().isoformat(), "command": " ".join(["bench/run.py", *sys.argv[1:]]),
+                               "mb1": mb1, "mb2": mb2, "files": args.files, "repeats": args.repeats}
+
+    def measure(repo: Path, tag: str, sharded: bool) -> dict[str, Any]:
+        r1 = median_runs(args.repeats, lambda i: pipeline_run(repo, one, 2, f"{tag}-1x-{i}", sharded))
+        r2 = median_runs(args.repeats, lambda i: pipeline_run(repo, two, 2, f"{tag}-2x-{i}", sharded))
+        r2_single = median_runs(args.repeats, lambda i: pipeline_run(repo, two, 1, f"{tag}-2x-local1-{i}", sharded))
+        rate = marginal(mb1, mb2, r1["seconds"], r2["seconds"], 2)
+        out = {
+            "t1": r1["seconds"], "t2": r2["seconds"], "t2_local1": r2_single["seconds"],
+            "ratio_2x": round(r2["seconds"] / r1["seconds"], 3),
+            "marginal_mb_s_core": rate,
+            "cpu_h_per_tb": round(1e6 / rate / 3600) if rate else None,
+            "fixed_seconds": round(r1["seconds"] - mb1 / (rate * 2), 1) if rate else None,
+            "speedup_local2": round(r2_single["seconds"] / r2["seconds"], 3),
+            "marginal_by_phase": {
+                phase: marginal(mb1, mb2, r1["phase_seconds"].get(phase, 0), r2["phase_seconds"].get(phase, 0), 2)
+                for phase in r2["phase_seconds"]
+            },
+            "memory": {"1x": {k: r1[k] for k in ("jvm_peak_mb", "python_worker_peak_mb")},
+                       "2x": {k: r2[k] for k in ("jvm_peak_mb", "python_worker_peak_mb")}},
+            "raw": {"1x": r1, "2x": r2, "2x_local1": r2_single},
+        }
+        return out
+
+    results["ours"] = measure(REPO, "ours", True)
+    if args.memory_4x:
+        four, _ = corpus(4 * args.mb, 4 * args.files)
+        r4 = pipeline_run(REPO, four, 2, "ours-4x", True)
+        results["ours"]["memory"]["4x"] = {k: r4[k] for k in ("jvm_peak_mb", "python_worker_peak_mb")}
+        results["ours"]["raw"]["4x"] = r4
+    if args.baseline:
+        results["baseline"] = measure(baseline_worktree(args.baseline), f"baseline-{args.baseline}", False)
+        results["baseline"]["revision"] = args.baseline
+    if args.peers:
+        results["peers"] = peer_rows(one, mb1, results["ours"])
+    folder = REPO / "bench" / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{results['date']}.json").write_text(json.dumps(results, indent=2) + "\n")
+    text = table(results)
+    (folder / f"{results['date']}.md").write_text(text)
+    print(text)
+    return 0
+
+
+def peer_rows(files: Path, mb: float, ours: dict[str, Any]) -> dict[str, Any]:
+    """bench/peers.py on the 1× files; rows of (peer, its figure, ours / peer)."""
+    from bench import peers
+
+    wet = peers.wet_files([str(files)])
+    out: dict[str, Any] = {"zcat": peers.zcat_floor(wet), "fastwarc": peers.fastwarc_floor(wet)}
+    out["datatrove"] = peers.datatrove_run(wet, CACHE / "peers-work")
+    out["minhash"] = peers.minhash_peers(peers.wet_texts(wet))
+    ours_seconds = ours["t1"]
+    rows = []
+    for name in ("zcat", "fastwarc"):
+        rate = out[name].get("mb_per_s")
+        if rate:
+            rows.append((f"{name} (ingest floor, MB/s on one core)", (rate, "—")))
+    datatrove = out["datatrove"]
+    if "error" not in datatrove:
+        wall = datatrove.get("wall_s")
+        if wall:
+            # Per core: datatrove ran on one core, ours on two; > 1 means ours does more per core.
+            rows.append(("datatrove filters + MinHash dedup, wall s on 1 core (ours: core-s at 1×)",
+                         (round(wall, 1), f"{wall / (ours_seconds * 2):.2f}")))
+    minhash = out["minhash"]
+    for name, value in minhash.items():
+        if isinstance(value, dict) and "docs_per_s" in value:
+            figure = (value["docs_per_s"], value.get("ours_over_peer", "—"))
+            rows.append((f"MinHash signatures {name}, docs/s", figure))
+    out["rows"] = rows
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())

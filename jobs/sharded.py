@@ -1,0 +1,534 @@
+"""The pipeline over WET inputs, in three resumable phases (see ``jobs/runstate.py`` for the output layout).
+
+1. **shards** — the input files are cut into shards of ``run.files_per_shard``. Each shard goes through ingest →
+   normalize → langid → quality (with the model-based filters) and the dedup keys in one streaming pass (one Spark
+   task per file, nothing cached) and is written, rejected rows included, to ``_stage/shards/shard=N``, then
+   committed with a marker.
+2. **global** — on compact keys only (row address, id, hashes, signature, the keep-policy fields; never the text):
+   repeated ``WARC-Record-ID``s, perplexity buckets whose cut-offs come from the data, exact dedup, MinHash-LSH near
+   dedup (with the cross-crawl band index). The result is a removal table (address, stage, reason, duplicate_of),
+   partitioned by shard and committed with a marker.
+3. **finalize** — per shard: apply the removals, then PII and tokens/categories on the kept documents; write
+   ``documents/shard=N`` and ``rejected/shard=N``; commit; drop the staged shard.
+
+Then per-file stats (``stats/files.parquet``), the report and ``_manifest.json`` are computed from what was written.
+Every phase skips what a marker says is done, so rerunning the same command after a crash resumes it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from jobs.progress import Progress
+from jobs.runstate import STAGE_DIR, OutputFiles
+from jobs.stages import dedup as dedup_stage
+from jobs.stages.common import StageContext, first_reason
+from jobs.stages.output import local_path, remove_path, write_part
+from udfs.config import PipelineConfig
+from udfs.ingest import FILE_COLUMNS, KIND_DOC, KIND_FILE
+
+LOG = logging.getLogger("cc_refinery")
+
+SHARD_STAGES = ("normalize", "langid", "quality")
+"""Per-document stages run inside each shard's streaming pass (after ingest)."""
+FILE_ROW = "_file_row"
+"""Reason given to the per-file status rows while they ride along a shard's pass, so no stage treats them as live."""
+ROW_ADDRESS = ["file_index", "record_offset"]
+"""Unique per row even where record ids repeat: how removals find their rows."""
+INTERNAL_COLUMNS = ("_kind", "_ingest_ok", "_text_length", "_exact_key", "_bands", "_sketch", "part")
+REASON_DUPLICATE_ID = "ingest:duplicate_record_id"
+REMOVALS_SCHEMA = (
+    "shard int, file_index bigint, record_offset bigint, id string, stage string, reason string, duplicate_of string"
+)
+
+
+@dataclass(frozen=True)
+class Shard:
+    index: int
+    files: list[tuple[int, str]]
+    """(file_index, path): the index is the file's position in the whole run's input list."""
+
+    @property
+    def name(self) -> str:
+        return f"{self.index:05d}"
+
+
+def plan_shards(files: list[str], files_per_shard: int) -> list[Shard]:
+    """Consecutive runs of ``files_per_shard`` files (the input order is sorted, so the plan is stable)."""
+    indexed = list(enumerate(files))
+    return [
+        Shard(number, indexed[start : start + files_per_shard])
+        for number, start in enumerate(range(0, len(indexed), files_per_shard))
+    ]
+
+
+@dataclass
+class ShardedRun:
+    spark: SparkSession
+    conf: PipelineConfig
+    stages: list[str]
+    files: list[str]
+    output: str
+    shards: list[Shard] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.output = self.output.rstrip("/")
+        self.store = OutputFiles(self.output, self.spark)
+        self.stage_root = f"{self.output}/{STAGE_DIR}"
+        self.work_dir = self.conf.spark.checkpoint_dir or f"{self.stage_root}/tmp"
+        self.context = StageContext(self.spark, self.conf, self.output, self.work_dir, sharded=True)
+        self.shards = plan_shards(self.files, self.conf.run.files_per_shard)
+        self.global_marker: dict[str, Any] = {}
+        self.phase_seconds: dict[str, float] = {}
+        """Wall seconds of each phase in this attempt (skipped work counts ~0): the manifest's timeline."""
+        self.schemas: dict[str, Any] = {}
+        """Schema of the documents / rejected frames of a shard: for a schema-only file when a run writes none."""
+
+    # -- helpers ------------------------------------------------------------------------------------------------
+    def marker(self, name: str) -> dict[str, Any] | None:
+        return self.store.read_json(f"{STAGE_DIR}/markers/{name}.json")
+
+    def commit(self, name: str, value: dict[str, Any]) -> None:
+        self.store.write_json(f"{STAGE_DIR}/markers/{name}.json", value)
+
+    def describe(self, group: str, text: str) -> None:
+        """Name the Spark jobs of this driver thread, so the Spark UI reads as the pipeline."""
+        self.spark.sparkContext.setJobGroup(group, f"cc-refinery {text}", interruptOnCancel=False)
+
+    def in_threads(self, work: Callable[[Shard], None], shards: list[Shard]) -> None:
+        with ThreadPoolExecutor(max_workers=self.conf.run.concurrent_shards, thread_name_prefix="shard") as pool:
+            for future in [pool.submit(work, shard) for shard in shards]:
+                future.result()
+
+    # -- the run ------------------------------------------------------------------------------------------------
+    def run(self) -> None:
+        for name, phase in (("shards", self.phase_shards), ("global", self.phase_global),
+                            ("finalize", self.phase_finalize)):
+            started = time.time()
+            phase()
+            self.phase_seconds[name] = round(time.time() - started, 2)
+        remove_path(self.spark, self.work_dir)
+
+    # -- phase 1 ------------------------------------------------------------------------------------------------
+    def phase_shards(self) -> None:
+        todo = []
+        progress = Progress("shards", len(self.shards), len(self.files), self.conf.run.progress_seconds)
+        for shard in self.shards:
+            if self.marker(f"shard-{shard.name}") is not None or self.marker(f"final-{shard.name}") is not None:
+                progress.skipped(len(shard.files))
+            else:
+                todo.append(shard)
+        LOG.info("phase shards: %d of %d shard(s) to run", len(todo), len(self.shards))
+
+        def work(shard: Shard) -> None:
+            self.describe(f"shard-{shard.name}", f"shards: shard {shard.index + 1}/{len(self.shards)} "
+                                                 f"({len(shard.files)} files): ingest→{'→'.join(self.shard_stages())}")
+            marker = self.run_shard(shard)
+            progress.done(len(shard.files), marker["records"], marker["bytes"])
+
+        with progress:
+            self.in_threads(work, todo)
+
+    def shard_stages(self) -> list[str]:
+        return [s for s in SHARD_STAGES if s in self.stages]
+
+    def shard_frame(self, shard: Shard) -> DataFrame:
+        """Every row of the shard's files, through the per-document stages, with dedup keys and a ``part``."""
+        from jobs.stages.ingest import ingest_frame
+        from jobs.stages.keys import add_dedup_keys
+
+        frame = ingest_frame(self.spark, shard.files, self.conf)
+        frame = frame.withColumn("_ingest_ok", (F.col("_kind") == KIND_DOC) & F.col("reason").isNull())
+        frame = frame.withColumn(
+            "reason", F.when(F.col("_kind") == KIND_FILE, F.lit(FILE_ROW)).otherwise(F.col("reason"))
+        )
+        for stage in self.shard_stages():
+            frame = importlib.import_module(f"jobs.stages.{stage}").apply(frame, self.context)
+        if "dedup" in self.stages:
+            frame = add_dedup_keys(frame, self.conf.dedup)
+        part = (
+            F.when(F.col("_kind") == KIND_FILE, F.lit("file"))
+            .when(F.col("reason").isNull(), F.lit("live"))
+            .otherwise(F.lit("rejected"))
+        )
+        return frame.withColumn("part", part)
+
+    def run_shard(self, shard: Shard) -> dict[str, Any]:
+        path = f"{self.stage_root}/shards/shard={shard.name}"
+        remove_path(self.spark, path)  # what a killed attempt left
+        started = time.time()
+        self.shard_frame(shard).write.mode("overwrite").partitionBy("part").parquet(path)
+        LOG.info("shard %s: streaming pass written in %.1f s", shard.name, time.time() - started)
+        files = self.spark.read.parquet(f"{path}/part=file").select("source_file", *FILE_COLUMNS)
+        stats_path = f"{self.stage_root}/files/shard={shard.name}"
+        files.write.mode("overwrite").parquet(stats_path)
+        totals = self.spark.read.parquet(stats_path).agg(
+            F.count(F.lit(1)).alias("files"),
+            F.coalesce(F.sum("file_documents"), F.lit(0)).alias("records"),
+            F.coalesce(F.sum("file_bytes"), F.lit(0)).alias("bytes"),
+        ).first()
+        marker = {"files": int(totals["files"]), "records": int(totals["records"]), "bytes": int(totals["bytes"])}
+        self.commit(f"shard-{shard.name}", marker)
+        LOG.info("shard %s: committed after %.1f s", shard.name, time.time() - started)
+        return marker
+
+    # -- phase 2 ------------------------------------------------------------------------------------------------
+    def phase_global(self) -> None:
+        marker = self.marker("global")
+        if marker is not None:
+            LOG.info("phase global: committed by an earlier attempt, skipped")
+            self.global_marker = marker
+            return
+        LOG.info("phase global: record ids, data-driven perplexity buckets, exact and near dedup on compact keys")
+        self.describe("global", "global: dedup on compact keys")
+        path = f"{self.stage_root}/removals"
+        remove_path(self.spark, path)
+        removals, cutoffs = self.removals()
+        removals.write.mode("overwrite").partitionBy("shard").parquet(path)
+        by_shard = {} if not _has_data_files(self.spark, path) else {
+            int(row["shard"]): int(row["n"])
+            for row in self.spark.read.parquet(path).groupBy("shard").agg(F.count(F.lit(1)).alias("n")).collect()
+        }  # one row per shard
+        self.global_marker = {"removals_by_shard": {str(k): v for k, v in sorted(by_shard.items())},
+                              "perplexity_cutoffs": {k: list(v) for k, v in cutoffs.items()}}
+        self.commit("global", self.global_marker)
+
+    def staged_rows(self) -> DataFrame:
+        return self.spark.read.parquet(f"{self.stage_root}/shards")
+
+    def removals(self) -> tuple[DataFrame, dict[str, tuple[float, float]]]:
+        """(removal table, perplexity cut-offs computed from the data) from the staged shards' key columns."""
+        rows = self.staged_rows()
+        address = ["shard", *ROW_ADDRESS, "id"]
+        # 1. Repeated record ids: among the records ingest read well, the first (by file, then offset) keeps the id.
+        order = Window.partitionBy("id").orderBy("source_file", "record_offset")
+        duplicates = (
+            rows.where(F.col("_ingest_ok"))
+            .select(*address, "source_file")
+            .withColumn("_copy", F.row_number().over(order))
+            .where(F.col("_copy") > 1)
+            .select(*address, F.lit("ingest").alias("stage"), F.lit(REASON_DUPLICATE_ID).alias("reason"),
+                    F.lit(None).cast("string").alias("duplicate_of"))
+            .localCheckpoint(eager=True)
+        )
+        parts = [duplicates]
+        live = rows.where(F.col("part") == "live").join(duplicates.select(*ROW_ADDRESS), ROW_ADDRESS, "left_anti")
+        cutoffs: dict[str, tuple[float, float]] = {}
+        if "quality" in self.stages:
+            live, bucket_removals, cutoffs = self.perplexity_buckets(live, address)
+            if bucket_removals is not None:
+                parts.append(bucket_removals)
+        if "dedup" in self.stages:
+            parts.append(self.dedup_removals(live, address))
+        removals = parts[0]
+        for part in parts[1:]:
+            removals = removals.unionByName(part)
+        return removals, cutoffs
+
+    def perplexity_buckets(
+        self, live: DataFrame, address: list[str]
+    ) -> tuple[DataFrame, DataFrame | None, dict[str, tuple[float, float]]]:
+        """CCNet buckets for the languages whose cut-offs come from the data: percentiles over every shard's live
+        documents (one shard is not the corpus), then the bucket rules of conf."""
+        from jobs.stages.model_quality import (
+            bucket_column,
+            compute_cutoffs,
+            deferred_cutoffs,
+            perplexity_conditions,
+        )
+
+        conf = self.conf.perplexity
+        langs = deferred_cutoffs(conf)
+        if not langs:
+            return live, None, {}
+        scored = live.select(*address, "lang", "perplexity", F.lit(None).cast("string").alias("reason"))
+        cutoffs = compute_cutoffs(scored, langs, conf)
+        conditions = perplexity_conditions(conf, include_max=False)
+        if not conditions:
+            return live, None, cutoffs
+        reason = first_reason(conditions)
+        removed = (
+            scored.withColumn("perplexity_bucket", bucket_column(cutoffs))
+            .select(*address, F.lit("quality").alias("stage"), reason.alias("reason"),
+                    F.lit(None).cast("string").alias("duplicate_of"))
+            .where(F.col("reason").isNotNull())
+            .localCheckpoint(eager=True)
+        )
+        return live.join(removed.select(*ROW_ADDRESS), ROW_ADDRESS, "left_anti"), removed, cutoffs
+
+    def dedup_removals(self, live: DataFrame, address: list[str]) -> DataFrame:
+        """Exact, then near dedup over the live documents' keys; ``duplicate_of`` always names a kept document."""
+        conf = self.conf.dedup
+        quality = (
+            F.col(conf.quality_column).cast("double")
+            if conf.keep == "quality" and conf.quality_column in live.columns
+            else F.lit(None).cast("double")
+        )
+        keys = live.select(
+            *address,
+            F.col("date").cast("string").alias("date"),
+            F.col("_text_length").alias("text_length"),
+            quality.alias("quality"),
+            F.col("_exact_key").alias("_key"),
+            "_bands",
+            "_sketch",
+        ).persist(StorageLevel.MEMORY_AND_DISK)
+        ranking_columns = ["id", "date", "text_length", "quality"]
+
+        def located(removed: DataFrame, reason: str) -> DataFrame:
+            return removed.join(keys.select(*address), "id").select(
+                *address, F.lit("dedup").alias("stage"), F.lit(reason).alias("reason"),
+                F.col("_dup_of").alias("duplicate_of"),
+            )
+
+        exact = None
+        remaining = keys
+        if conf.exact.enabled:
+            hashed = keys.where(F.col("_key").isNotNull()).select(*ranking_columns, "_key")
+            removed = dedup_stage.exact_removals(hashed, conf)
+            exact = located(removed, dedup_stage.REASON_EXACT).localCheckpoint(eager=True)
+            remaining = keys.join(exact.select("id"), "id", "left_anti")
+        if not conf.near.enabled:
+            result = exact if exact is not None else keys.limit(0).select(*address, *_removal_fields())
+            keys.unpersist()
+            return result
+        bands = (
+            remaining.where(F.col("_bands").isNotNull())
+            .select("id", F.posexplode("_bands").alias("band", "bucket"))
+            .withColumn("band", F.col("band").cast("int"))
+            .persist(StorageLevel.MEMORY_AND_DISK)
+        )
+        sketches = remaining.select("id", "_sketch")
+
+        def verify(edges: DataFrame) -> DataFrame:
+            return dedup_stage.verify_edges_by_sketch(edges, sketches, conf.near)
+
+        removed = dedup_stage.near_removals(
+            bands, remaining.select(*ranking_columns), verify if conf.near.verify else None, conf, self.work_dir
+        )
+        near = located(removed, dedup_stage.REASON_NEAR)
+        result = near if exact is None else near.unionByName(dedup_stage.repoint_exact_copies(exact, removed))
+        result = result.localCheckpoint(eager=True)
+        bands.unpersist()
+        keys.unpersist()
+        return result
+
+    # -- phase 3 ------------------------------------------------------------------------------------------------
+    def phase_finalize(self) -> None:
+        todo = []
+        progress = Progress("finalize", len(self.shards), len(self.files), self.conf.run.progress_seconds)
+        for shard in self.shards:
+            if self.marker(f"final-{shard.name}") is not None:
+                progress.skipped(len(shard.files))
+            else:
+                todo.append(shard)
+        LOG.info("phase finalize: %d of %d shard(s) to run", len(todo), len(self.shards))
+
+        def work(shard: Shard) -> None:
+            self.describe(f"final-{shard.name}", f"finalize: shard {shard.index + 1}/{len(self.shards)}: "
+                                                 "removals→pii→tokens→write")
+            marker = self.finalize_shard(shard)
+            progress.done(len(shard.files), marker["documents"] + marker["rejected"], 0)
+
+        with progress:
+            self.in_threads(work, todo)
+        self.ensure_readable()
+
+    def shard_rows(self, shard: Shard, part: str) -> DataFrame:
+        """The staged rows of ``part`` (``live`` / ``rejected``), empty when the shard has none."""
+        path = f"{self.stage_root}/shards/shard={shard.name}"
+        rows = self.spark.read.parquet(path).where(F.col("part") == part)
+        return rows.drop(*[c for c in (*INTERNAL_COLUMNS, *FILE_COLUMNS) if c not in ROW_ADDRESS])
+
+    def shard_removals(self, shard: Shard) -> DataFrame:
+        count = int(self.global_marker.get("removals_by_shard", {}).get(str(shard.index), 0))
+        if count == 0:
+            return self.spark.createDataFrame([], REMOVALS_SCHEMA).drop("shard")
+        removals = self.spark.read.schema(REMOVALS_SCHEMA).parquet(f"{self.stage_root}/removals").where(
+            F.col("shard") == shard.index
+        ).drop("shard")
+        # A shard's removals are its own share of the crawl's duplicates: small enough to send to every task, so
+        # the shard's text is never shuffled to apply them.
+        return F.broadcast(removals) if count <= self.conf.ingest.max_broadcast_duplicates else removals
+
+    def apply_removals(self, rows: DataFrame, removals: DataFrame) -> DataFrame:
+        """Rows with the stage, reason and duplicate_of of their removal, if any (a removal overrides phase 1)."""
+        renamed = removals.select(*ROW_ADDRESS, F.col("stage").alias("_r_stage"), F.col("reason").alias("_r_reason"),
+                                  F.col("duplicate_of").alias("_r_dup"))
+        joined = rows.join(renamed, ROW_ADDRESS, "left")
+        hit = F.col("_r_reason").isNotNull()
+        duplicate_of = F.col("duplicate_of") if "duplicate_of" in rows.columns else F.lit(None).cast("string")
+        joined = joined.withColumn("stage", F.when(hit, F.col("_r_stage")).otherwise(F.col("stage")))
+        joined = joined.withColumn("reason", F.when(hit, F.col("_r_reason")).otherwise(F.col("reason")))
+        if "dedup" in self.stages or "duplicate_of" in rows.columns:
+            joined = joined.withColumn("duplicate_of", F.when(hit, F.col("_r_dup")).otherwise(duplicate_of))
+        return joined.drop("_r_stage", "_r_reason", "_r_dup")
+
+    def with_buckets(self, frame: DataFrame) -> DataFrame:
+        """Fill ``perplexity_bucket`` for the languages whose cut-offs the global phase computed."""
+        from jobs.stages.model_quality import bucket_column
+
+        cutoffs = {k: tuple(v) for k, v in self.global_marker.get("perplexity_cutoffs", {}).items()}
+        if not cutoffs or "perplexity_bucket" not in frame.columns:
+            return frame
+        return frame.withColumn("perplexity_bucket", F.coalesce(F.col("perplexity_bucket"), bucket_column(cutoffs)))
+
+    def finalize_shard(self, shard: Shard) -> dict[str, Any]:
+        out = self.conf.output
+        removals = self.shard_removals(shard)
+        live = self.with_buckets(self.apply_removals(self.shard_rows(shard, "live"), removals))
+        kept = live.where(F.col("reason").isNull())
+        for stage in ("pii", "tokens"):
+            if stage in self.stages:
+                kept = importlib.import_module(f"jobs.stages.{stage}").apply(kept, self.context)
+        documents = kept.where(F.col("reason").isNull()).drop("stage", "reason")
+        self.schemas["documents"] = documents.schema
+        documents_path = f"{self.output}/documents/shard={shard.name}"
+        write_part(documents, documents_path, out.documents_partition_by, out.compression, allow_empty=False)
+
+        rejected = self.apply_removals(self.shard_rows(shard, "rejected"), removals).unionByName(
+            live.where(F.col("reason").isNotNull()), allowMissingColumns=True
+        )
+        if "pii" in self.stages and self.conf.pii.max_replacements is not None:
+            # pii:too_many drops are found by redacting: the kept frame again, its rejected rows this time.
+            rejected = rejected.unionByName(
+                kept.where(F.col("reason").isNotNull()), allowMissingColumns=True
+            )
+        for stage in ("pii", "tokens"):
+            if stage in self.stages:
+                rejected = importlib.import_module(f"jobs.stages.{stage}").apply_to_rejected(rejected, self.context)
+        if not out.rejected_text:
+            rejected = rejected.drop("text")
+        self.schemas["rejected"] = rejected.schema
+        rejected_path = f"{self.output}/rejected/shard={shard.name}"
+        write_part(rejected, rejected_path, out.rejected_partition_by, out.compression, allow_empty=False)
+
+        LOG.info("final %s: documents and rejected written", shard.name)
+        counts = {
+            "documents": _count(self.spark, documents_path),
+            "rejected": _count(self.spark, rejected_path),
+        }
+        self.commit(f"final-{shard.name}", counts)
+        remove_path(self.spark, f"{self.stage_root}/shards/shard={shard.name}")
+        return counts
+
+    def ensure_readable(self) -> None:
+        """A run that kept (or rejected) nothing still gets a readable, schema-only ``documents/`` (``rejected/``)."""
+        for part, schema in self.schemas.items():
+            path = f"{self.output}/{part}"
+            if not _has_data_files(self.spark, path):
+                self.spark.createDataFrame([], schema).write.mode("overwrite").parquet(f"{path}/shard=empty")
+
+
+def _removal_fields() -> list[Any]:
+    return [F.lit(None).cast("string").alias(c) for c in ("stage", "reason", "duplicate_of")]
+
+
+def _count(spark: SparkSession, path: str) -> int:
+    try:
+        return int(spark.read.parquet(path).count())
+    except Exception as exc:  # nothing written for an empty part
+        if "PATH_NOT_FOUND" in str(exc) or "UNABLE_TO_INFER_SCHEMA" in str(exc) or "does not exist" in str(exc):
+            return 0
+        raise
+
+
+def _has_data_files(spark: SparkSession, path: str) -> bool:
+    local = local_path(path)
+    if local is not None:
+        return any(name.endswith(".parquet") for _, _, names in os.walk(local) for name in names)
+    from jobs.stages.output import hadoop_filesystem
+
+    fs, hadoop_path = hadoop_filesystem(spark, path)
+    if not fs.exists(hadoop_path):
+        return False
+    files = fs.listFiles(hadoop_path, True)
+    while files.hasNext():
+        if files.next().getPath().getName().endswith(".parquet"):
+            return True
+    return False
+
+
+@dataclass
+class RunSummary:
+    """What the manifest says of a finished run, computed from the written output (never from accumulators)."""
+
+    counts: Any  # jobs.stages.output.RunCounts, without by_file (that is stats/files.parquet)
+    records_read: int
+    inputs: int
+    failed_inputs: int
+    unaccounted_inputs: int
+    listed_inputs: list[dict[str, Any]]
+    stats_path: str
+
+
+def summarize(spark: SparkSession, output: str, max_listed: int) -> RunSummary:
+    """Per-file accounting written to ``stats/files.parquet`` and the run's totals, with only aggregates (and at
+    most ``max_listed`` per-file rows) reaching the driver."""
+    from jobs.stages.output import RunCounts
+
+    output = output.rstrip("/")
+    files = spark.read.parquet(f"{output}/{STAGE_DIR}/files")
+    documents = spark.read.parquet(f"{output}/documents")
+    rejected = spark.read.parquet(f"{output}/rejected")
+    outcomes = documents.select("file_index", F.lit(1).alias("_kept")).unionByName(
+        rejected.select("file_index", F.lit(0).alias("_kept"))
+    )
+    per_file = outcomes.groupBy("file_index").agg(
+        F.sum("_kept").cast("bigint").alias("kept"), F.sum(1 - F.col("_kept")).cast("bigint").alias("rejected")
+    )
+    table = (
+        files.join(per_file, "file_index", "left")
+        .select(
+            "file_index",
+            F.col("source_file").alias("path"),
+            F.col("file_status").alias("status"),
+            F.col("file_error").alias("error"),
+            F.col("file_documents").alias("records_read"),
+            F.col("file_warcinfo").alias("warcinfo_records"),
+            F.col("file_skipped").alias("skipped"),
+            F.col("file_bytes").alias("bytes_decompressed"),
+            F.col("file_attempts").alias("s3_attempts"),
+            F.col("file_retries").alias("s3_retries"),
+            F.coalesce("kept", F.lit(0)).alias("kept"),
+            F.coalesce("rejected", F.lit(0)).alias("rejected"),
+        )
+        .withColumn("accounted", F.col("records_read") == F.col("kept") + F.col("rejected"))
+    )
+    stats_path = f"{output}/stats/files.parquet"
+    table.orderBy("file_index").write.mode("overwrite").parquet(stats_path)
+    stats = spark.read.parquet(stats_path)
+    totals = stats.agg(
+        F.count(F.lit(1)).alias("inputs"),
+        F.coalesce(F.sum("records_read"), F.lit(0)).alias("read"),
+        F.count(F.when(F.col("status") == "failed", 1)).alias("failed"),
+        F.count(F.when(~F.col("accounted"), 1)).alias("unaccounted"),
+    ).first()
+    by_reason_rows = rejected.groupBy("stage", "reason").agg(F.count(F.lit(1)).alias("n")).collect()
+    counts = RunCounts(
+        by_reason={(r["stage"], r["reason"]): int(r["n"]) for r in by_reason_rows},
+        kept=int(documents.count()),
+        rejected=sum(int(r["n"]) for r in by_reason_rows),
+    )
+    listed = stats if int(totals["inputs"]) <= max_listed else stats.where(F.col("status") != "ok")
+    rows = listed.orderBy("file_index").limit(max_listed).collect()
+    inputs = []
+    for row in rows:
+        entry = row.asDict()
+        entry.pop("file_index")
+        entry["skipped"] = json.loads(entry["skipped"] or "{}")
+        inputs.append(entry)
+    return RunSummary(counts, int(totals["read"]), int(totals["inputs"]), int(totals["failed"]),
+                      int(totals["unaccounted"]), inputs, stats_path)
