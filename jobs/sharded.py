@@ -145,17 +145,35 @@ class ShardedRun:
         return [s for s in SHARD_STAGES if s in self.stages]
 
     def shard_frame(self, shard: Shard) -> DataFrame:
-        """Every row of the shard's files, through the per-document stages, with dedup keys and a ``part``."""
+        """Every row of the shard's files, through the per-document stages, with dedup keys and a ``part``.
+
+        The stages' Python work runs in the reading task itself (``udfs.document_pass``: one pass, text crosses to
+        the JVM once); their drop rules are then applied here, in stage order, as Spark expressions over the scores.
+        """
         from jobs.stages.ingest import ingest_frame
         from jobs.stages.keys import add_dedup_keys
+        from udfs.document_pass import columns_by_stage
+        from udfs.ingest import Scoring
 
-        frame = ingest_frame(self.spark, shard.files, self.conf)
+        pass_stages = (*self.shard_stages(), *(("dedup",) if "dedup" in self.stages else ()))
+        scoring = Scoring.of(pass_stages, self.conf)
+        owned = columns_by_stage(pass_stages, self.conf)
+        frame = ingest_frame(self.spark, shard.files, self.conf, scoring)
         frame = frame.withColumn("_ingest_ok", (F.col("_kind") == KIND_DOC) & F.col("reason").isNull())
         frame = frame.withColumn(
             "reason", F.when(F.col("_kind") == KIND_FILE, F.lit(FILE_ROW)).otherwise(F.col("reason"))
         )
         for stage in self.shard_stages():
-            frame = importlib.import_module(f"jobs.stages.{stage}").apply(frame, self.context)
+            module = importlib.import_module(f"jobs.stages.{stage}")
+            # Scores of rows an earlier stage dropped are nulled, as a stage never scores rows already dropped.
+            own = [c for c in owned.get(stage, {}) if c != "text"]
+            frame = frame.select(*[F.when(F.col("reason").isNull(), F.col(c)).alias(c) if c in own else F.col(c)
+                                   for c in frame.columns])
+            frame = module.decide(frame, self.context)
+            if stage == "quality":
+                from jobs.stages import model_quality
+
+                frame = model_quality.apply(frame, self.context)
         if "dedup" in self.stages:
             frame = add_dedup_keys(frame, self.conf.dedup)
         part = (

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 
@@ -61,7 +63,7 @@ def ddl(columns: dict[str, str]) -> str:
 _RECORD_FIELDS = [c for c in DOC_COLUMNS if c != "stage"]
 
 
-def _documents_batch(docs: list[WetDocument], file_index: int) -> pa.RecordBatch:
+def _documents_batch(docs: list[WetDocument], file_index: int, scoring: Scoring | None = None) -> pa.RecordBatch:
     columns: dict[str, list[object]] = {name: [getattr(d, name) for d in docs] for name in _RECORD_FIELDS}
     columns["_kind"] = [KIND_DOC] * len(docs)
     columns["stage"] = [None if reason is None else "ingest" for reason in columns["reason"]]
@@ -69,13 +71,45 @@ def _documents_batch(docs: list[WetDocument], file_index: int) -> pa.RecordBatch
         columns[column] = [None] * len(docs)
     # (file_index, record_offset) addresses a row even where ids repeat: the sharded pipeline's join key.
     columns["file_index"] = [file_index] * len(docs)
+    if scoring is not None:
+        from udfs.document_pass import add_scores
+
+        columns = add_scores(columns, scoring.stages, scoring.conf, scoring.columns)
+        return pa.RecordBatch.from_pydict(columns, schema=scoring.schema)
     return pa.RecordBatch.from_pydict(columns, schema=INGEST_SCHEMA)
 
 
+@dataclass(frozen=True)
+class Scoring:
+    """The per-document stages to run on each batch as it is read (``udfs.document_pass``), and the result's
+    schema: ingest's columns plus the pass's."""
+
+    stages: tuple[str, ...]
+    conf: Any
+    columns: dict[str, str]
+    schema: pa.Schema
+
+    @classmethod
+    def of(cls, stages: tuple[str, ...], conf: Any) -> Scoring:
+        from udfs.document_pass import arrow_type, pass_columns
+
+        columns = pass_columns(stages, conf)
+        fields = [f for f in INGEST_SCHEMA if f.name not in columns]
+        return cls(stages, conf, columns, pa.schema(fields + [(n, arrow_type(k)) for n, k in columns.items()]))
+
+    def ddl(self) -> str:
+        return ddl({**{c: k for c, k in INGEST_COLUMNS.items() if c not in self.columns}, **self.columns})
+
+
 def read_file_rows(
-    file_index: int, path: str, settings: S3Settings, limits: ReaderLimits, batch_size: int
+    file_index: int,
+    path: str,
+    settings: S3Settings,
+    limits: ReaderLimits,
+    batch_size: int,
+    scoring: Scoring | None = None,
 ) -> Iterator[pa.RecordBatch]:
-    """Stream one WET file as row batches, ending with its ``_kind='file'`` status row."""
+    """Stream one WET file as row batches (scored by ``scoring`` if given), ending with its ``_kind='file'`` row."""
     batch: list[WetDocument] = []
     stream = None
     reader = None
@@ -86,7 +120,7 @@ def read_file_rows(
         for doc in reader:
             batch.append(doc)
             if len(batch) >= batch_size:
-                yield _documents_batch(batch, file_index)
+                yield _documents_batch(batch, file_index, scoring)
                 batch = []
         status, error = reader.stats.status, reader.stats.error
     except Exception as exc:  # a file that cannot be opened/read after retries: reported, never crashes the job
@@ -95,7 +129,7 @@ def read_file_rows(
         if stream is not None:
             stream.close()
     if batch:
-        yield _documents_batch(batch, file_index)
+        yield _documents_batch(batch, file_index, scoring)
     stats = reader.stats if reader is not None else None
     attempts = stream.attempts if isinstance(stream, RetryingS3Stream) else 1
     retries = stream.retries if isinstance(stream, RetryingS3Stream) else 0
@@ -113,14 +147,18 @@ def read_file_rows(
         file_attempts=attempts,
         file_retries=retries,
     )
-    yield pa.RecordBatch.from_pylist([row], schema=INGEST_SCHEMA)
+    yield pa.RecordBatch.from_pylist([row], schema=INGEST_SCHEMA if scoring is None else scoring.schema)
 
 
 def ingest_batches(
-    batches: Iterator[pa.RecordBatch], settings: S3Settings, limits: ReaderLimits, batch_size: int
+    batches: Iterator[pa.RecordBatch],
+    settings: S3Settings,
+    limits: ReaderLimits,
+    batch_size: int,
+    scoring: Scoring | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """``mapInArrow`` body: every input row is ``(file_index, path)``."""
     for files in batches:
         for file_index, path in zip(files.column("file_index").to_pylist(), files.column("path").to_pylist(),
                                     strict=True):  # fmt: skip
-            yield from read_file_rows(int(file_index), str(path), settings, limits, batch_size)
+            yield from read_file_rows(int(file_index), str(path), settings, limits, batch_size, scoring)

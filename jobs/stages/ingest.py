@@ -14,7 +14,16 @@ from pyspark.sql import functions as F
 
 from udfs.config import PipelineConfig
 from udfs.errors import InputError
-from udfs.ingest import DOC_COLUMNS, FILE_COLUMNS, INGEST_COLUMNS, KIND_DOC, KIND_FILE, ddl, ingest_batches
+from udfs.ingest import (
+    DOC_COLUMNS,
+    FILE_COLUMNS,
+    INGEST_COLUMNS,
+    KIND_DOC,
+    KIND_FILE,
+    Scoring,
+    ddl,
+    ingest_batches,
+)
 from udfs.sources import S3Settings
 from udfs.warc import ReaderLimits
 
@@ -51,21 +60,24 @@ def s3_settings(conf: PipelineConfig) -> S3Settings:
     )
 
 
-def ingest_frame(spark: SparkSession, indexed_files: list[tuple[int, str]], conf: PipelineConfig) -> DataFrame:
-    """Document rows and one ``_kind='file'`` status row per file, streamed from ``(file_index, path)`` pairs."""
+def ingest_frame(
+    spark: SparkSession, indexed_files: list[tuple[int, str]], conf: PipelineConfig, scoring: Scoring | None = None
+) -> DataFrame:
+    """Document rows and one ``_kind='file'`` status row per file, streamed from ``(file_index, path)`` pairs;
+    with ``scoring``, each batch also gets the per-document stages' columns in the same Python worker."""
     settings = s3_settings(conf)
     limits = ReaderLimits(conf.ingest.max_record_bytes, conf.ingest.max_invalid_utf8_ratio)
     batch_size = conf.ingest.batch_size
 
     def read(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        return ingest_batches(batches, settings, limits, batch_size)
+        return ingest_batches(batches, settings, limits, batch_size, scoring)
 
     # One task per file (a CC WET file is ~400 MB of text), but no more tasks than a few per core: thousands of tiny
     # files then share tasks instead of paying a task's fixed cost each.
     tasks = min(len(indexed_files), 4 * spark.sparkContext.defaultParallelism)
     paths = spark.sparkContext.parallelize(indexed_files, max(1, tasks))
     paths_frame = spark.createDataFrame(paths, "file_index bigint, path string")
-    return paths_frame.mapInArrow(read, ddl(INGEST_COLUMNS))
+    return paths_frame.mapInArrow(read, ddl(INGEST_COLUMNS) if scoring is None else scoring.ddl())
 
 
 def read_wet_files(spark: SparkSession, files: list[str], conf: PipelineConfig) -> tuple[DataFrame, list[FileReport]]:

@@ -15,13 +15,8 @@ phase reads the sketches only of documents in candidate pairs: it reads these co
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import numpy as np
-import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import ArrayType, BinaryType, LongType, StructField, StructType
 
 from jobs.stages.dedup import text_key
 from udfs.dedup.config import DedupConfig
@@ -30,42 +25,13 @@ KEY_COLUMNS = ("_text_length", "_exact_key", "_bands", "_sketch")
 
 
 def add_dedup_keys(frame: DataFrame, conf: DedupConfig) -> DataFrame:
-    """``frame`` with the key columns filled for live rows (null for rejected ones)."""
+    """``frame`` (with ``_bands``/``_sketch`` from ``udfs.document_pass`` when near dedup is on) with every key
+    column filled for live rows and null for rejected ones."""
     live = F.col("reason").isNull()
     frame = frame.withColumn("_text_length", F.when(live, F.length("text")).cast("int"))
     exact = text_key(conf.exact.text_key) if conf.exact.enabled else F.lit(None)
     frame = frame.withColumn("_exact_key", F.when(live, exact).cast("binary"))
-    if not conf.near.enabled:
-        return frame.withColumn("_bands", F.lit(None).cast("array<bigint>")).withColumn(
-            "_sketch", F.lit(None).cast("binary")
-        )
-    return _with_band_keys(frame, conf)
-
-
-def _with_band_keys(frame: DataFrame, conf: DedupConfig) -> DataFrame:
-    """``_bands`` and ``_sketch`` of live rows, one ``mapInPandas`` pass over the shard."""
-    from udfs.dedup.minhash import batch_band_hashes
-
-    near = conf.near
-    has_lang = near.lang_column in frame.columns
-    schema = StructType(
-        [f for f in frame.schema.fields if f.name not in ("_bands", "_sketch")]
-        + [StructField("_bands", ArrayType(LongType()), True), StructField("_sketch", BinaryType(), True)]
-    )
-
-    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        for batch in batches:
-            bands = np.full(len(batch), None, dtype=object)
-            sketches = np.full(len(batch), None, dtype=object)
-            live = np.flatnonzero(batch["reason"].isna().to_numpy())
-            if len(live):
-                rows = batch.iloc[live]
-                langs = rows[near.lang_column] if has_lang else None
-                result = batch_band_hashes(rows["text"], langs, near, sketch_size=near.verify_sketch_size)
-                for position, row in enumerate(live):
-                    if result.has_shingles[position]:
-                        bands[row] = result.hashes[position]
-                        sketches[row] = result.sketches[position]
-            yield batch.assign(_bands=bands, _sketch=sketches)
-
-    return frame.mapInPandas(run, schema)
+    for name, kind in (("_bands", "array<bigint>"), ("_sketch", "binary")):
+        value = F.col(name) if name in frame.columns else F.lit(None)
+        frame = frame.withColumn(name, F.when(live, value).cast(kind))
+    return frame

@@ -27,7 +27,13 @@ def apply(frame: DataFrame, context: Any) -> DataFrame:
     def detect(batch: pd.DataFrame) -> pd.DataFrame:
         return detect_languages(batch["text"], conf)
 
-    tagged = map_live_rows(frame, detect, {"lang": "string", "lang_score": "double", "lang_method": "string"})
+    return decide(map_live_rows(frame, detect, {"lang": "string", "lang_score": "double", "lang_method": "string"}),
+                  context)
+
+
+def decide(tagged: DataFrame, context: Any) -> DataFrame:
+    """The stage's drop rules over ``lang`` and ``lang_score``, thresholds per language from conf."""
+    conf = context.conf.langid
     thresholds = {k: v for k, v in conf.min_score.items() if k != "default"}
     reason = first_reason(
         [

@@ -21,7 +21,11 @@ def apply(frame: DataFrame, context: Any) -> DataFrame:
     def normalize(batch: pd.DataFrame) -> pd.DataFrame:
         return normalize_batch(batch[["text"]], conf)
 
-    normalized = map_live_rows(frame, normalize, {"text": "string", "zh_script": "string"})
-    # A page that was only control characters and blanks has nothing left to judge.
+    return decide(map_live_rows(frame, normalize, {"text": "string", "zh_script": "string"}))
+
+
+def decide(frame: DataFrame, context: Any = None) -> DataFrame:
+    """The stage's drop rule over its columns: a page that was only control characters and blanks has nothing
+    left to judge."""
     empty = F.when(F.length(F.trim(F.col("text"))) == 0, F.lit("normalize:empty_after_cleanup"))
-    return tag_rejects(normalized, STAGE, empty)
+    return tag_rejects(frame, STAGE, empty)

@@ -17,9 +17,9 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from jobs.stages.common import first_reason, map_live_rows, per_language, tag_rejects
+from udfs.document_pass import QUALITY_TEXT as CLEAN_TEXT
 
 STAGE = "quality"
-CLEAN_TEXT = "_quality_text"
 
 
 def _bound(section: Any, field_name: str | None) -> Column | None:
@@ -73,11 +73,18 @@ def apply(frame: DataFrame, context: Any) -> DataFrame:
         def tag(batch: pd.DataFrame) -> pd.DataFrame:
             return tag_batch(batch[["text", "url", "lang"]], conf).rename(columns={"text": CLEAN_TEXT})
 
-        tagged = tag_rejects(map_live_rows(frame, tag, columns), STAGE, first_reason(rule_conditions(conf)))
-        # Kept pages continue with the cleaned text (ad lines and C4's lines removed); pages this stage drops keep
-        # the text they arrived with, so rejected/ shows what was judged.
-        cleaned = F.when(F.col("reason").isNull() & F.col(CLEAN_TEXT).isNotNull(), F.col(CLEAN_TEXT))
-        frame = tagged.withColumn("text", cleaned.otherwise(F.col("text"))).drop(CLEAN_TEXT)
+        frame = decide(map_live_rows(frame, tag, columns), context)
     from jobs.stages import model_quality
 
     return model_quality.apply(frame, context)
+
+
+def decide(tagged: DataFrame, context: Any) -> DataFrame:
+    """The heuristic rules over their score columns (thresholds from conf, first failed rule names the drop).
+
+    Kept pages continue with the cleaned text (ad lines and C4's lines removed); pages this stage drops keep the
+    text they arrived with, so rejected/ shows what was judged.
+    """
+    tagged = tag_rejects(tagged, STAGE, first_reason(rule_conditions(context.conf.quality)))
+    cleaned = F.when(F.col("reason").isNull() & F.col(CLEAN_TEXT).isNotNull(), F.col(CLEAN_TEXT))
+    return tagged.withColumn("text", cleaned.otherwise(F.col("text"))).drop(CLEAN_TEXT)

@@ -1,0 +1,125 @@
+"""The per-document stages of a shard in one Python pass: normalize, langid and quality scores, dedup band keys.
+
+The sharded pipeline reads each WET file and runs this on every batch of its records inside the same Python
+worker (``udfs.ingest.ingest_batches`` with a ``transform``), so a document's text crosses the JVM↔Python
+boundary once, on its way out, instead of once in and out per stage. Only scores are computed here (tag); the
+keep/drop decisions stay Spark expressions over these columns, applied in stage order by ``jobs/sharded.py``
+(filter), exactly as the one-stage-at-a-time path applies them.
+
+Because the decisions come after, every record that ingest read well is scored by every stage. The waste is
+small: langid rejects few pages; the band keys of pages the quality rules then drop (about half) cost ~15 % of the
+pass, and the sharded pipeline nulls their columns, so ``rejected/`` shows what the one-stage path shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+QUALITY_TEXT = "_quality_text"
+"""The text with the quality stage's line removals (ad lines, C4 lines): it replaces ``text`` for kept pages."""
+
+_ARROW = {
+    "string": pa.string(),
+    "bigint": pa.int64(),
+    "int": pa.int32(),
+    "double": pa.float64(),
+    "boolean": pa.bool_(),
+    "binary": pa.binary(),
+    "array<bigint>": pa.list_(pa.int64()),
+}
+
+
+def columns_by_stage(stages: Sequence[str], conf: Any) -> dict[str, dict[str, str]]:
+    """Per stage that runs, the columns (name → Spark type) the pass adds or replaces for it."""
+    columns: dict[str, dict[str, str]] = {}
+    if "normalize" in stages:
+        columns["normalize"] = {"text": "string", "zh_script": "string"}
+    if "langid" in stages:
+        columns["langid"] = {"lang": "string", "lang_score": "double", "lang_method": "string"}
+    if "quality" in stages and conf.quality.enabled:
+        from udfs.quality.rules import OUTPUT_COLUMNS
+
+        columns["quality"] = {QUALITY_TEXT if name == "text" else name: kind for name, kind in OUTPUT_COLUMNS.items()}
+    if "dedup" in stages and conf.dedup.near.enabled:
+        columns["dedup"] = {"_bands": "array<bigint>", "_sketch": "binary"}
+    return columns
+
+
+def pass_columns(stages: Sequence[str], conf: Any) -> dict[str, str]:
+    """All columns (name → Spark type) the pass adds or replaces, for the per-document ``stages`` that run."""
+    merged: dict[str, str] = {}
+    for columns in columns_by_stage(stages, conf).values():
+        merged |= columns
+    return merged
+
+
+def arrow_type(kind: str) -> pa.DataType:
+    return _ARROW[kind]
+
+
+def score_documents(batch: pd.DataFrame, stages: Sequence[str], conf: Any) -> pd.DataFrame:
+    """Every column of :func:`pass_columns` for ``batch`` (columns ``text``, ``url``; same row order)."""
+    out = pd.DataFrame(index=range(len(batch)))
+    texts = batch["text"].reset_index(drop=True)
+    if "normalize" in stages:
+        from udfs.normalize import normalize_batch
+
+        normalized = normalize_batch(pd.DataFrame({"text": texts}), conf.normalize)
+        texts = normalized["text"]
+        out["text"], out["zh_script"] = texts, normalized["zh_script"]
+    langs: pd.Series | None = None
+    if "langid" in stages:
+        from udfs.langid import detect_languages
+
+        detected = detect_languages(texts, conf.langid)
+        out["lang"], out["lang_score"], out["lang_method"] = (
+            detected["lang"], detected["lang_score"], detected["lang_method"]
+        )
+        langs = detected["lang"]
+    final_texts = texts
+    if "quality" in stages and conf.quality.enabled:
+        from udfs.quality.rules import tag_batch
+
+        frame = pd.DataFrame({"text": texts, "url": batch["url"].reset_index(drop=True),
+                              "lang": langs if langs is not None else pd.Series([None] * len(texts))})
+        tagged = tag_batch(frame, conf.quality)
+        for name in tagged.columns:
+            out[QUALITY_TEXT if name == "text" else name] = tagged[name].to_numpy()
+        final_texts = tagged["text"]
+    if "dedup" in stages and conf.dedup.near.enabled:
+        from udfs.dedup.minhash import batch_band_hashes
+
+        near = conf.dedup.near
+        result = batch_band_hashes(final_texts, langs, near, sketch_size=near.verify_sketch_size)
+        bands = np.full(len(batch), None, dtype=object)
+        sketches = np.full(len(batch), None, dtype=object)
+        for row in np.flatnonzero(result.has_shingles):
+            bands[row] = result.hashes[row]
+            sketches[row] = result.sketches[row]
+        out["_bands"], out["_sketch"] = bands, sketches
+    return out
+
+
+def add_scores(columns: dict[str, Any], stages: Sequence[str], conf: Any, kinds: dict[str, str]) -> dict[str, Any]:
+    """``columns`` (ingest's lists for one batch) with the pass columns ``kinds`` added or replaced as Arrow arrays.
+
+    Only records that ingest read well (``reason`` null) are scored; the others get nulls and keep their text.
+    """
+    n = len(columns["reason"])
+    live = np.flatnonzero(np.fromiter((reason is None for reason in columns["reason"]), dtype=bool, count=n))
+    scored = None
+    if len(live):
+        frame = pd.DataFrame({"text": [columns["text"][i] for i in live], "url": [columns["url"][i] for i in live]})
+        scored = score_documents(frame, stages, conf)
+    for name, kind in kinds.items():
+        full = pd.Series(columns[name] if name in columns else [None] * n, dtype=object)
+        if scored is not None:
+            full.iloc[live] = scored[name].to_numpy(dtype=object)
+        # pandas null semantics: NaN scores become nulls, as Spark's own pandas → Arrow hand-off makes them.
+        columns[name] = pa.Array.from_pandas(full, type=arrow_type(kind))
+    return columns
