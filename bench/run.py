@@ -101,7 +101,9 @@ def pipeline_run(repo: Path, inputs: Path, cores: int, label: str, sharded: bool
             "--output", str(output), "--set", "output.mode=overwrite", "--set", f"spark.master=local[{cores}]"]
     if sharded:
         args += ["--set", f"run.concurrent_shards={cores}"]
-    env = dict(os.environ, PYSPARK_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1", PYTHONUNBUFFERED="1")
+    # PYTHONPATH: the Python workers must import the code of ``repo`` (a baseline worktree), not the installed one.
+    env = dict(os.environ, PYSPARK_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1", PYTHONUNBUFFERED="1",
+               PYTHONPATH=str(repo))
     log = CACHE / "logs" / f"{label}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -151,7 +153,8 @@ def table(results: dict[str, Any]) -> str:
     ours = results["ours"]
     lines = [f"# cc-refinery benchmark, {results['date']}", "",
              f"`{results['command']}` — corpus {results['mb1']:.1f} MB (1×) and {results['mb2']:.1f} MB (2×) of "
-             f"text, {results['files']} + {2 * results['files']} WET files; medians of {results['repeats']}.", "",
+             f"text, {results['files']} + {2 * results['files']} WET files; medians of {results['repeats']} "
+             f"(baseline: {results.get('baseline_repeats', results['repeats'])}).", "",
              "| figure | ours | baseline |", "|---|---|---|"]
     base = results.get("baseline", {})
 
@@ -188,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files", type=int, default=4, help="WET files at 1× (twice as many at 2×)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--baseline", default=None, help="git revision to compare with (run from a worktree)")
+    parser.add_argument("--baseline-repeats", type=int, default=None, help="repeats for the baseline (default: same)")
     parser.add_argument("--peers", action="store_true", help="also run bench/peers.py on the 1× files")
     parser.add_argument("--memory-4x", action="store_true", help="one extra run at 4× for the memory row")
     args = parser.parse_args(argv)
@@ -197,10 +201,10 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"date": date.today().isoformat(), "command": " ".join(["bench/run.py", *sys.argv[1:]]),
                                "mb1": mb1, "mb2": mb2, "files": args.files, "repeats": args.repeats}
 
-    def measure(repo: Path, tag: str, sharded: bool) -> dict[str, Any]:
-        r1 = median_runs(args.repeats, lambda i: pipeline_run(repo, one, 2, f"{tag}-1x-{i}", sharded))
-        r2 = median_runs(args.repeats, lambda i: pipeline_run(repo, two, 2, f"{tag}-2x-{i}", sharded))
-        r2_single = median_runs(args.repeats, lambda i: pipeline_run(repo, two, 1, f"{tag}-2x-local1-{i}", sharded))
+    def measure(repo: Path, tag: str, sharded: bool, repeats: int) -> dict[str, Any]:
+        r1 = median_runs(repeats, lambda i: pipeline_run(repo, one, 2, f"{tag}-1x-{i}", sharded))
+        r2 = median_runs(repeats, lambda i: pipeline_run(repo, two, 2, f"{tag}-2x-{i}", sharded))
+        r2_single = median_runs(repeats, lambda i: pipeline_run(repo, two, 1, f"{tag}-2x-local1-{i}", sharded))
         rate = marginal(mb1, mb2, r1["seconds"], r2["seconds"], 2)
         out = {
             "t1": r1["seconds"], "t2": r2["seconds"], "t2_local1": r2_single["seconds"],
@@ -219,15 +223,17 @@ def main(argv: list[str] | None = None) -> int:
         }
         return out
 
-    results["ours"] = measure(REPO, "ours", True)
+    results["ours"] = measure(REPO, "ours", True, args.repeats)
     if args.memory_4x:
         four, _ = corpus(4 * args.mb, 4 * args.files)
         r4 = pipeline_run(REPO, four, 2, "ours-4x", True)
         results["ours"]["memory"]["4x"] = {k: r4[k] for k in ("jvm_peak_mb", "python_worker_peak_mb")}
         results["ours"]["raw"]["4x"] = r4
     if args.baseline:
-        results["baseline"] = measure(baseline_worktree(args.baseline), f"baseline-{args.baseline}", False)
+        repeats = args.baseline_repeats or args.repeats
+        results["baseline"] = measure(baseline_worktree(args.baseline), f"baseline-{args.baseline}", False, repeats)
         results["baseline"]["revision"] = args.baseline
+        results["baseline_repeats"] = repeats
     if args.peers:
         results["peers"] = peer_rows(one, mb1, results["ours"])
     folder = REPO / "bench" / "results"

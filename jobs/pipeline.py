@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import textwrap
 import time
 import uuid
 from datetime import datetime, timezone
@@ -140,7 +141,8 @@ class PipelineJob(Job):
                 lines.append(f"    shard {shard.name}: files {shard.files[0][0]}-{shard.files[-1][0]}")
         else:
             lines.append("  Parquet input: one pass, not sharded")
-        lines += ["  conf:", yaml.safe_dump(conf.redacted(), sort_keys=False, default_flow_style=False)]
+        conf_text = yaml.safe_dump(conf.redacted(), sort_keys=False, default_flow_style=False)
+        lines += ["  conf:", textwrap.indent(conf_text.rstrip(), "    ")]
         print("\n".join(lines), flush=True)
         return 0
 

@@ -47,7 +47,8 @@ FILE_ROW = "_file_row"
 """Reason given to the per-file status rows while they ride along a shard's pass, so no stage treats them as live."""
 ROW_ADDRESS = ["file_index", "record_offset"]
 """Unique per row even where record ids repeat: how removals find their rows."""
-INTERNAL_COLUMNS = ("_kind", "_ingest_ok", "_text_length", "_exact_key", "_bands", "_sketch", "part")
+INTERNAL_COLUMNS = ("_kind", "_ingest_ok", "_text_length", "_exact_key", "_bands", "_sketch", "_perplexity_live",
+                    "part")
 REASON_DUPLICATE_ID = "ingest:duplicate_record_id"
 REMOVALS_SCHEMA = (
     "shard int, file_index bigint, record_offset bigint, id string, stage string, reason string, duplicate_of string"
@@ -100,6 +101,12 @@ class ShardedRun:
     def marker(self, name: str) -> dict[str, Any] | None:
         return self.store.read_json(f"{STAGE_DIR}/markers/{name}.json")
 
+    def committed(self) -> set[str]:
+        """Names of the markers written so far: one listing, not one read per shard (thousands on a crawl)."""
+        from jobs.stages.output import list_names
+
+        return {name.removesuffix(".json") for name in list_names(self.spark, f"{self.stage_root}/markers")}
+
     def commit(self, name: str, value: dict[str, Any]) -> None:
         self.store.write_json(f"{STAGE_DIR}/markers/{name}.json", value)
 
@@ -125,8 +132,9 @@ class ShardedRun:
     def phase_shards(self) -> None:
         todo = []
         progress = Progress("shards", len(self.shards), len(self.files), self.conf.run.progress_seconds)
+        done = self.committed()
         for shard in self.shards:
-            if self.marker(f"shard-{shard.name}") is not None or self.marker(f"final-{shard.name}") is not None:
+            if f"shard-{shard.name}" in done or f"final-{shard.name}" in done:
                 progress.skipped(len(shard.files))
             else:
                 todo.append(shard)
@@ -169,7 +177,8 @@ class ShardedRun:
             own = [c for c in owned.get(stage, {}) if c != "text"]
             frame = frame.select(*[F.when(F.col("reason").isNull(), F.col(c)).alias(c) if c in own else F.col(c)
                                    for c in frame.columns])
-            frame = module.decide(frame, self.context)
+            if stage in owned:  # (quality.enabled: false scores nothing and drops nothing)
+                frame = module.decide(frame, self.context)
             if stage == "quality":
                 from jobs.stages import model_quality
 
@@ -244,10 +253,13 @@ class ShardedRun:
         parts = [duplicates]
         live = rows.where(F.col("part") == "live").join(duplicates.select(*ROW_ADDRESS), ROW_ADDRESS, "left_anti")
         cutoffs: dict[str, tuple[float, float]] = {}
-        if "quality" in self.stages:
-            live, bucket_removals, cutoffs = self.perplexity_buckets(live, address)
+        if "quality" in self.stages and "_perplexity_live" in rows.columns:
+            scored = rows.where(F.col("_perplexity_live")).join(duplicates.select(*ROW_ADDRESS), ROW_ADDRESS,
+                                                                 "left_anti")
+            bucket_removals, cutoffs = self.perplexity_buckets(scored, address)
             if bucket_removals is not None:
                 parts.append(bucket_removals)
+                live = live.join(bucket_removals.select(*ROW_ADDRESS), ROW_ADDRESS, "left_anti")
         if "dedup" in self.stages:
             parts.append(self.dedup_removals(live, address))
         removals = parts[0]
@@ -256,10 +268,13 @@ class ShardedRun:
         return removals, cutoffs
 
     def perplexity_buckets(
-        self, live: DataFrame, address: list[str]
-    ) -> tuple[DataFrame, DataFrame | None, dict[str, tuple[float, float]]]:
-        """CCNet buckets for the languages whose cut-offs come from the data: percentiles over every shard's live
-        documents (one shard is not the corpus), then the bucket rules of conf."""
+        self, scored: DataFrame, address: list[str]
+    ) -> tuple[DataFrame | None, dict[str, tuple[float, float]]]:
+        """CCNet buckets for the languages whose cut-offs come from the data: percentiles over every shard's
+        documents alive after the perplexity rules (one shard is not the corpus), then the bucket rules of conf.
+
+        A bucket drop overrides a quality-classifier drop of the same document, as the perplexity rules come first.
+        """
         from jobs.stages.model_quality import (
             bucket_column,
             compute_cutoffs,
@@ -270,12 +285,12 @@ class ShardedRun:
         conf = self.conf.perplexity
         langs = deferred_cutoffs(conf)
         if not langs:
-            return live, None, {}
-        scored = live.select(*address, "lang", "perplexity", F.lit(None).cast("string").alias("reason"))
+            return None, {}
+        scored = scored.select(*address, "lang", "perplexity", F.lit(None).cast("string").alias("reason"))
         cutoffs = compute_cutoffs(scored, langs, conf)
         conditions = perplexity_conditions(conf, include_max=False)
         if not conditions:
-            return live, None, cutoffs
+            return None, cutoffs
         reason = first_reason(conditions)
         removed = (
             scored.withColumn("perplexity_bucket", bucket_column(cutoffs))
@@ -284,7 +299,7 @@ class ShardedRun:
             .where(F.col("reason").isNotNull())
             .localCheckpoint(eager=True)
         )
-        return live.join(removed.select(*ROW_ADDRESS), ROW_ADDRESS, "left_anti"), removed, cutoffs
+        return removed, cutoffs
 
     def dedup_removals(self, live: DataFrame, address: list[str]) -> DataFrame:
         """Exact, then near dedup over the live documents' keys; ``duplicate_of`` always names a kept document."""
@@ -347,8 +362,9 @@ class ShardedRun:
     def phase_finalize(self) -> None:
         todo = []
         progress = Progress("finalize", len(self.shards), len(self.files), self.conf.run.progress_seconds)
+        done = self.committed()
         for shard in self.shards:
-            if self.marker(f"final-{shard.name}") is not None:
+            if f"final-{shard.name}" in done:
                 progress.skipped(len(shard.files))
             else:
                 todo.append(shard)
@@ -416,7 +432,7 @@ class ShardedRun:
         documents_path = f"{self.output}/documents/shard={shard.name}"
         write_part(documents, documents_path, out.documents_partition_by, out.compression, allow_empty=False)
 
-        rejected = self.apply_removals(self.shard_rows(shard, "rejected"), removals).unionByName(
+        rejected = self.with_buckets(self.apply_removals(self.shard_rows(shard, "rejected"), removals)).unionByName(
             live.where(F.col("reason").isNotNull()), allowMissingColumns=True
         )
         if "pii" in self.stages and self.conf.pii.max_replacements is not None:

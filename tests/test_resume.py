@@ -153,3 +153,16 @@ def test_two_thousand_tiny_files(spark: Any, tmp_path: Path) -> None:
     stats = spark.read.parquet(manifest["stats"])
     assert stats.count() == 2000 and stats.filter("accounted and kept = 1 and records_read = 1").count() == 2000
     assert len(json.dumps(manifest)) < 20_000  # totals and funnel: the size does not grow with the inputs
+
+
+def test_dry_run_prints_the_plan_without_starting_spark(tmp_path: Path) -> None:
+    started = time.time()
+    result = subprocess.run(
+        [sys.executable, "-m", "jobs.pipeline", "--input", *SAMPLE_WET_FILES, "--output", str(tmp_path / "out"),
+         "--set", "run.files_per_shard=4", "--dry-run"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "inputs: 10 file(s)" in result.stdout and "shards: 3 of up to 4 file(s), 2 at once" in result.stdout
+    assert "shard 00002: files 8-9" in result.stdout and "files_per_shard: 4" in result.stdout
+    assert not (tmp_path / "out").exists() and "SparkContext" not in result.stderr and time.time() - started < 30

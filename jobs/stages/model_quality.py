@@ -32,6 +32,9 @@ LOG = logging.getLogger("cc_refinery")
 
 STAGE = "quality"
 _TWO_POW_53 = 2**53
+PERPLEXITY_LIVE = "_perplexity_live"
+"""Sharded runs: the document was alive after the perplexity rules of its shard's pass (so it takes part in the
+data-driven cut-offs and buckets of the global phase, as it would have before the classifier ran)."""
 
 
 def apply(frame: DataFrame, context: Any) -> DataFrame:
@@ -43,7 +46,10 @@ def apply(frame: DataFrame, context: Any) -> DataFrame:
         raise ConfigError("perplexity/quality_classifier: need the `lang` column (run the langid stage first)")
     if perplexity_conf.enabled:
         check_models(perplexity_conf.models, "perplexity.models")
-        frame = apply_perplexity(frame, perplexity_conf, getattr(context, "sharded", False))
+        sharded = getattr(context, "sharded", False)
+        frame = apply_perplexity(frame, perplexity_conf, sharded)
+        if sharded:  # the global phase buckets these documents (see apply_perplexity), before the classifier's drops
+            frame = frame.withColumn(PERPLEXITY_LIVE, F.col("reason").isNull() & F.col("perplexity").isNotNull())
     if classifier_conf.enabled:
         check_models(classifier_conf.models, "quality_classifier.models")
         frame = apply_classifier(frame, classifier_conf)
