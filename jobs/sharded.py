@@ -114,9 +114,29 @@ class ShardedRun:
         """Name the Spark jobs of this driver thread, so the Spark UI reads as the pipeline."""
         self.spark.sparkContext.setJobGroup(group, f"cc-refinery {text}", interruptOnCancel=False)
 
-    def in_threads(self, work: Callable[[Shard], None], shards: list[Shard]) -> None:
-        with ThreadPoolExecutor(max_workers=self.conf.run.concurrent_shards, thread_name_prefix="shard") as pool:
-            for future in [pool.submit(work, shard) for shard in shards]:
+    def per_shard(self, phase: str, done_if: tuple[str, ...], steps: str,
+                  work: Callable[[Shard], tuple[int, int]]) -> None:
+        """Run ``work`` (→ records, bytes) on every shard that has none of the ``done_if`` markers yet,
+        ``run.concurrent_shards`` at once from driver threads, with progress lines and named Spark job groups."""
+        progress = Progress(phase, len(self.shards), len(self.files), self.conf.run.progress_seconds)
+        done = self.committed()
+        todo = []
+        for shard in self.shards:
+            if any(f"{prefix}-{shard.name}" in done for prefix in done_if):
+                progress.skipped(len(shard.files))
+            else:
+                todo.append(shard)
+        LOG.info("phase %s: %d of %d shard(s) to run", phase, len(todo), len(self.shards))
+
+        def run(shard: Shard) -> None:
+            self.describe(f"{phase}-{shard.name}", f"{phase}: shard {shard.index + 1}/{len(self.shards)} "
+                                                   f"({len(shard.files)} files): {steps}")
+            records, n_bytes = work(shard)
+            progress.done(len(shard.files), records, n_bytes)
+
+        with progress, ThreadPoolExecutor(max_workers=self.conf.run.concurrent_shards,
+                                          thread_name_prefix=phase) as pool:
+            for future in [pool.submit(run, shard) for shard in todo]:
                 future.result()
 
     # -- the run ------------------------------------------------------------------------------------------------
@@ -130,24 +150,11 @@ class ShardedRun:
 
     # -- phase 1 ------------------------------------------------------------------------------------------------
     def phase_shards(self) -> None:
-        todo = []
-        progress = Progress("shards", len(self.shards), len(self.files), self.conf.run.progress_seconds)
-        done = self.committed()
-        for shard in self.shards:
-            if f"shard-{shard.name}" in done or f"final-{shard.name}" in done:
-                progress.skipped(len(shard.files))
-            else:
-                todo.append(shard)
-        LOG.info("phase shards: %d of %d shard(s) to run", len(todo), len(self.shards))
-
-        def work(shard: Shard) -> None:
-            self.describe(f"shard-{shard.name}", f"shards: shard {shard.index + 1}/{len(self.shards)} "
-                                                 f"({len(shard.files)} files): ingest→{'→'.join(self.shard_stages())}")
+        def work(shard: Shard) -> tuple[int, int]:
             marker = self.run_shard(shard)
-            progress.done(len(shard.files), marker["records"], marker["bytes"])
+            return marker["records"], marker["bytes"]
 
-        with progress:
-            self.in_threads(work, todo)
+        self.per_shard("shards", ("shard", "final"), f"ingest→{'→'.join(self.shard_stages())}", work)
 
     def shard_stages(self) -> list[str]:
         return [s for s in SHARD_STAGES if s in self.stages]
@@ -360,24 +367,11 @@ class ShardedRun:
 
     # -- phase 3 ------------------------------------------------------------------------------------------------
     def phase_finalize(self) -> None:
-        todo = []
-        progress = Progress("finalize", len(self.shards), len(self.files), self.conf.run.progress_seconds)
-        done = self.committed()
-        for shard in self.shards:
-            if f"final-{shard.name}" in done:
-                progress.skipped(len(shard.files))
-            else:
-                todo.append(shard)
-        LOG.info("phase finalize: %d of %d shard(s) to run", len(todo), len(self.shards))
-
-        def work(shard: Shard) -> None:
-            self.describe(f"final-{shard.name}", f"finalize: shard {shard.index + 1}/{len(self.shards)}: "
-                                                 "removals→pii→tokens→write")
+        def work(shard: Shard) -> tuple[int, int]:
             marker = self.finalize_shard(shard)
-            progress.done(len(shard.files), marker["documents"] + marker["rejected"], 0)
+            return marker["documents"] + marker["rejected"], 0
 
-        with progress:
-            self.in_threads(work, todo)
+        self.per_shard("finalize", ("final",), "removals→pii→tokens→write", work)
         self.ensure_readable()
 
     def shard_rows(self, shard: Shard, part: str) -> DataFrame:
