@@ -34,7 +34,7 @@ import textwrap
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +144,21 @@ def _versions(python: Path, dists: Sequence[str]) -> dict[str, str | None]:
 _MAX_RSS = re.compile(r"Maximum resident set size \(kbytes\):\s*(\d+)")
 
 
+def session_processes(session: int, page_size: int) -> Iterator[tuple[int, int]]:
+    """(pid, RSS bytes) of every live process of one session, from /proc (Linux)."""
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as handle:
+                # Fields after the parenthesised command name (which may hold spaces): state is field 3.
+                fields = handle.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue  # the process ended between listing and reading
+        if int(fields[3]) == session:  # field 6: session id
+            yield int(entry.name), int(fields[21]) * page_size  # field 24: rss in pages
+
+
 class TreeRssSampler(threading.Thread):
     """Peak of the summed RSS of every process in one session, sampled from /proc every ``interval`` seconds.
 
@@ -161,19 +176,7 @@ class TreeRssSampler(threading.Thread):
         self._page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
     def sample(self) -> int:
-        total = 0
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry.name}/stat", "rb") as handle:
-                    # Fields after the parenthesised command name (which may hold spaces): state is field 3.
-                    fields = handle.read().rsplit(b")", 1)[1].split()
-            except OSError:
-                continue  # the process ended between listing and reading
-            if int(fields[3]) == self.session:  # field 6: session id
-                total += int(fields[21]) * self._page  # field 24: rss in pages
-        return total
+        return sum(rss for _, rss in session_processes(self.session, self._page))
 
     def run(self) -> None:
         if not os.path.isdir("/proc"):

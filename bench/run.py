@@ -49,18 +49,13 @@ class ProcessTreeMemory(threading.Thread):
         self._stop_event = threading.Event()
 
     def sample(self) -> None:
+        from bench.peers import session_processes
+
         workers_sum = 0
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
+        for pid, rss in session_processes(self.session, PAGE):
             try:
-                with open(f"/proc/{entry.name}/stat", "rb") as handle:
-                    fields = handle.read().rsplit(b")", 1)[1].split()
-                if int(fields[3]) != self.session:
-                    continue
-                rss = int(fields[21]) * PAGE
-                command = Path(f"/proc/{entry.name}/cmdline").read_bytes()
-            except (OSError, IndexError, ValueError):
+                command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
                 continue
             if b"java" in command.split(b"\0")[0]:
                 self.jvm_peak = max(self.jvm_peak, rss)
