@@ -8,9 +8,9 @@ A live document gets, next to its text:
   packed): the smallest distinct shingle hashes, which stand in for the text when candidate pairs are verified.
 
 Together with ``id``, ``date``, ``lang``, the quality score and the row's address (``file_index``,
-``record_offset``) that is at most ~2.2 KB a document (less for short ones) against ~5 KB of text, and the global
-phase reads the sketches only of documents in candidate pairs: it reads these columns of the staged Parquet
-(column pruning), never the text, whatever the size of the crawl.
+``record_offset``) that is at most ~2.2 KB a document (less for short ones) against ~5 KB of text. The global
+phase reads only these columns of the staged Parquet (column pruning), never the text, and the sketches only go
+through the join with the candidate pairs.
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ from pyspark.sql import functions as F
 
 from jobs.stages.dedup import text_key
 from udfs.dedup.config import DedupConfig
-
-KEY_COLUMNS = ("_text_length", "_exact_key", "_bands", "_sketch")
 
 
 def add_dedup_keys(frame: DataFrame, conf: DedupConfig) -> DataFrame:
