@@ -84,6 +84,10 @@ class Job:
         """Do the Spark work; return the process exit code."""
         raise NotImplementedError
 
+    def dry_run(self, args: argparse.Namespace, conf: PipelineConfig) -> int:
+        """Print what the job would do (``--dry-run``, for jobs that offer it) without starting Spark."""
+        raise NotImplementedError
+
     # -- plumbing ---------------------------------------------------------------------------------------------
     def parser(self) -> argparse.ArgumentParser:
         parser = argparse.ArgumentParser(
@@ -141,6 +145,8 @@ class Job:
             sys.exit(EXIT_BAD_INPUT)
         LOG.setLevel(args.log_level.upper())
         self.args, self.conf = args, conf
+        if getattr(args, "dry_run", False):
+            sys.exit(self.dry_run(args, conf))
         spark = self.session(conf)
         try:
             code = self.run_job(spark, args, conf)

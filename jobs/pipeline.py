@@ -28,7 +28,7 @@ if __package__ in (None, ""):  # spark-submit jobs/pipeline.py: make the repo im
 from jobs.base import LOG, Job
 from jobs.stages.common import StageContext
 from udfs.config import STAGES, PipelineConfig
-from udfs.errors import ConfigError, InputError
+from udfs.errors import ConfigError
 from udfs.sources import resolve_inputs
 
 # Stages applied as DataFrame -> DataFrame between ingest and the final write, each in jobs/stages/<name>.py.
@@ -145,18 +145,6 @@ class PipelineJob(Job):
         lines += ["  conf:", textwrap.indent(conf_text.rstrip(), "    ")]
         print("\n".join(lines), flush=True)
         return 0
-
-    def run(self, argv: list[str] | None = None) -> None:
-        args = self.parser().parse_args(argv)
-        if args.dry_run:
-            try:
-                args, conf = self.load(argv)
-            except (ConfigError, InputError) as exc:
-                kind = "config error" if isinstance(exc, ConfigError) else "input error"
-                print(f"{self.name}: {kind}: {exc}", file=sys.stderr)
-                sys.exit(2)
-            sys.exit(self.dry_run(args, conf))
-        super().run(argv)
 
     def run_job(self, spark: Any, args: argparse.Namespace, conf: PipelineConfig) -> int:
         if self.lock is None:
