@@ -121,9 +121,9 @@ class OutputFiles:
         self.write(name, json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
 
     def remove(self, name: str) -> None:
-        from jobs.stages.output import remove_path
+        from jobs.stages.output import remove_tree
 
-        remove_path(self.spark, self.path(name))
+        remove_tree(self.spark, self.path(name))
 
     def entries(self) -> list[str]:
         from jobs.stages.output import list_names

@@ -35,7 +35,7 @@ from jobs.progress import Progress
 from jobs.runstate import STAGE_DIR, OutputFiles
 from jobs.stages import dedup as dedup_stage
 from jobs.stages.common import StageContext, first_reason
-from jobs.stages.output import local_path, remove_path, write_part
+from jobs.stages.output import local_path, remove_tree, write_part
 from udfs.config import PipelineConfig
 from udfs.ingest import FILE_COLUMNS, KIND_DOC, KIND_FILE
 
@@ -146,7 +146,7 @@ class ShardedRun:
             started = time.time()
             phase()
             self.phase_seconds[name] = round(time.time() - started, 2)
-        remove_path(self.spark, self.work_dir)
+        remove_tree(self.spark, self.work_dir)
 
     # -- phase 1 ------------------------------------------------------------------------------------------------
     def phase_shards(self) -> None:
@@ -201,7 +201,7 @@ class ShardedRun:
 
     def run_shard(self, shard: Shard) -> dict[str, Any]:
         path = f"{self.stage_root}/shards/shard={shard.name}"
-        remove_path(self.spark, path)  # what a killed attempt left
+        remove_tree(self.spark, path)  # what a killed attempt left
         started = time.time()
         self.shard_frame(shard).write.mode("overwrite").partitionBy("part").parquet(path)
         LOG.info("shard %s: streaming pass written in %.1f s", shard.name, time.time() - started)
@@ -228,7 +228,7 @@ class ShardedRun:
         LOG.info("phase global: record ids, data-driven perplexity buckets, exact and near dedup on compact keys")
         self.describe("global", "global: dedup on compact keys")
         path = f"{self.stage_root}/removals"
-        remove_path(self.spark, path)
+        remove_tree(self.spark, path)
         removals, cutoffs = self.removals()
         removals.write.mode("overwrite").partitionBy("shard").parquet(path)
         by_shard = {} if not _has_data_files(self.spark, path) else {
@@ -449,7 +449,7 @@ class ShardedRun:
             "rejected": _count(self.spark, rejected_path),
         }
         self.commit(f"final-{shard.name}", counts)
-        remove_path(self.spark, f"{self.stage_root}/shards/shard={shard.name}")
+        remove_tree(self.spark, f"{self.stage_root}/shards/shard={shard.name}")
         return counts
 
     def ensure_readable(self) -> None:

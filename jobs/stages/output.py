@@ -128,18 +128,8 @@ def write_text(spark: SparkSession, path: str, text: str) -> None:
 
 
 def remove_tree(spark: SparkSession, path: str) -> None:
-    """Delete a folder (scratch data such as checkpoints) on any filesystem Spark can write to; missing is fine."""
-    local = local_path(path)
-    if local is not None:
-        shutil.rmtree(local, ignore_errors=True)
-        return
-    fs, hadoop_path = hadoop_filesystem(spark, path)
-    if fs.exists(hadoop_path):
-        fs.delete(hadoop_path, True)
-
-
-def remove_path(spark: SparkSession, path: str) -> None:
-    """Delete a file or a folder on any filesystem Spark can write to; missing is fine."""
+    """Delete a folder or a file (scratch data, a staged shard, a marker) on any filesystem Spark can write to;
+    missing is fine."""
     local = local_path(path)
     if local is not None:
         if os.path.isdir(local):
@@ -147,7 +137,9 @@ def remove_path(spark: SparkSession, path: str) -> None:
         elif os.path.lexists(local):
             os.remove(local)
         return
-    remove_tree(spark, path)
+    fs, hadoop_path = hadoop_filesystem(spark, path)
+    if fs.exists(hadoop_path):
+        fs.delete(hadoop_path, True)
 
 
 def list_names(spark: SparkSession, path: str) -> list[str]:
