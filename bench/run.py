@@ -84,8 +84,7 @@ def corpus(mb: float, files: int) -> tuple[Path, float]:
     summary_file = folder / "summary.json"
     if not summary_file.exists():
         summary = build_corpus(folder, mb, files)
-        text_bytes = sum(getattr(summary, "bytes_by_lang", {}).values()) or mb * 1e6
-        summary_file.write_text(json.dumps({"text_mb": text_bytes / 1e6}))
+        summary_file.write_text(json.dumps({"text_mb": sum(summary.bytes_by_lang.values()) / 1e6}))
     return folder, float(json.loads(summary_file.read_text())["text_mb"])
 
 

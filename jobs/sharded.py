@@ -35,6 +35,7 @@ from jobs.progress import Progress
 from jobs.runstate import STAGE_DIR, OutputFiles
 from jobs.stages import dedup as dedup_stage
 from jobs.stages.common import StageContext, first_reason
+from jobs.stages.ingest import REASON_DUPLICATE_ID
 from jobs.stages.output import local_path, remove_tree, write_part
 from udfs.config import PipelineConfig
 from udfs.ingest import FILE_COLUMNS, KIND_DOC, KIND_FILE
@@ -49,7 +50,6 @@ ROW_ADDRESS = ["file_index", "record_offset"]
 """Unique per row even where record ids repeat: how removals find their rows."""
 INTERNAL_COLUMNS = ("_kind", "_ingest_ok", "_text_length", "_exact_key", "_bands", "_sketch", "_perplexity_live",
                     "part")
-REASON_DUPLICATE_ID = "ingest:duplicate_record_id"
 REMOVALS_SCHEMA = (
     "shard int, file_index bigint, record_offset bigint, id string, stage string, reason string, duplicate_of string"
 )
@@ -311,21 +311,12 @@ class ShardedRun:
     def dedup_removals(self, live: DataFrame, address: list[str]) -> DataFrame:
         """Exact, then near dedup over the live documents' keys; ``duplicate_of`` always names a kept document."""
         conf = self.conf.dedup
-        quality = (
-            F.col(conf.quality_column).cast("double")
-            if conf.keep == "quality" and conf.quality_column in live.columns
-            else F.lit(None).cast("double")
-        )
+        # address = shard, row address, id; the ranking columns bring the id themselves.
+        ranking = dedup_stage.ranking_columns(live, conf, F.col("_text_length"))
         keys = live.select(
-            *address,
-            F.col("date").cast("string").alias("date"),
-            F.col("_text_length").alias("text_length"),
-            quality.alias("quality"),
-            F.col("_exact_key").alias("_key"),
-            "_bands",
-            "_sketch",
+            *[c for c in address if c != "id"], *ranking, F.col("_exact_key").alias("_key"), "_bands", "_sketch"
         ).persist(StorageLevel.MEMORY_AND_DISK)
-        ranking_columns = ["id", "date", "text_length", "quality"]
+        ranking_names = [c for c in keys.columns if c in ("id", "date", "text_length", "quality")]
 
         def located(removed: DataFrame, reason: str) -> DataFrame:
             return removed.join(keys.select(*address), "id").select(
@@ -336,7 +327,7 @@ class ShardedRun:
         exact = None
         remaining = keys
         if conf.exact.enabled:
-            hashed = keys.where(F.col("_key").isNotNull()).select(*ranking_columns, "_key")
+            hashed = keys.where(F.col("_key").isNotNull()).select(*ranking_names, "_key")
             removed = dedup_stage.exact_removals(hashed, conf)
             exact = located(removed, dedup_stage.REASON_EXACT).localCheckpoint(eager=True)
             remaining = keys.join(exact.select("id"), "id", "left_anti")
@@ -356,7 +347,7 @@ class ShardedRun:
             return dedup_stage.verify_edges_by_sketch(edges, sketches, conf.near)
 
         removed = dedup_stage.near_removals(
-            bands, remaining.select(*ranking_columns), verify if conf.near.verify else None, conf, self.work_dir
+            bands, remaining.select(*ranking_names), verify if conf.near.verify else None, conf, self.work_dir
         )
         near = located(removed, dedup_stage.REASON_NEAR)
         result = near if exact is None else near.unionByName(dedup_stage.repoint_exact_copies(exact, removed))
@@ -465,12 +456,8 @@ def _removal_fields() -> list[Any]:
 
 
 def _count(spark: SparkSession, path: str) -> int:
-    try:
-        return int(spark.read.parquet(path).count())
-    except Exception as exc:  # nothing written for an empty part
-        if "PATH_NOT_FOUND" in str(exc) or "UNABLE_TO_INFER_SCHEMA" in str(exc) or "does not exist" in str(exc):
-            return 0
-        raise
+    """Rows written under ``path`` (0 when a shard's part wrote no file)."""
+    return int(spark.read.parquet(path).count()) if _has_data_files(spark, path) else 0
 
 
 def _has_data_files(spark: SparkSession, path: str) -> bool:

@@ -62,8 +62,11 @@ def text_key(config: TextKeyConfig, column: str = "text") -> Column:
     return F.unhex(F.sha2(normalized_text(F.col(column), config), 256))
 
 
-def ranking_columns(frame: DataFrame, conf: DedupConfig) -> list[Column]:
-    """What the keep policy needs of a document, under fixed names (also what the band index stores)."""
+def ranking_columns(frame: DataFrame, conf: DedupConfig, text_length: Column | None = None) -> list[Column]:
+    """What the keep policy needs of a document, under fixed names (also what the band index stores).
+
+    ``text_length`` defaults to the length of ``text``; the sharded pipeline passes the length it stored with the
+    keys, as its global phase has no text."""
     quality = (
         F.col(conf.quality_column).cast("double")
         if conf.keep == "quality" and conf.quality_column in frame.columns
@@ -73,7 +76,7 @@ def ranking_columns(frame: DataFrame, conf: DedupConfig) -> list[Column]:
     return [
         F.col("id"),
         date.alias("date"),
-        F.length("text").cast("int").alias("text_length"),
+        (F.length("text") if text_length is None else text_length).cast("int").alias("text_length"),
         quality.alias("quality"),
     ]
 
