@@ -1,0 +1,377 @@
+"""jobs/submit.py: every printed submission is checked against what its receiver accepts.
+
+- EMR steps and EMR Serverless job runs: botocore's own service models (offline), plus the length and pattern
+  constraints the models declare and botocore's client-side validation leaves to the server.
+- gcloud commands: the flags documented for each subcommand (table below, with its reference page).
+- spark-submit: run for real (local master, ``--dry-run`` of the pipeline), importing the code from the zip.
+- The pipeline arguments every target passes: parsed by the pipeline's own argument parser.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import botocore.handlers
+import botocore.session
+import pytest
+from botocore.exceptions import ParamValidationError
+from botocore.validate import validate_parameters
+
+from jobs import submit
+from jobs.base import code_archive
+from jobs.pipeline import PipelineJob
+from tests.conftest import REPO_ROOT, WET_FIXTURES
+
+CC_MANIFEST = "crawl-data/CC-MAIN-2024-22/wet.paths.gz"
+ROLE = "arn:aws:iam::123456789012:role/cc-refinery-job"
+
+# Flags each gcloud subcommand accepts, as listed in its reference page (SYNOPSIS and FLAGS), plus the
+# gcloud-wide flags. No gcloud here: a flag we emit that is not in this table is a flag gcloud would refuse.
+#   cloud.google.com/sdk/gcloud/reference/dataproc/jobs/submit/pyspark
+GCLOUD_JOBS_SUBMIT_PYSPARK = {
+    "--cluster", "--cluster-labels", "--archives", "--async", "--bucket", "--driver-log-levels",
+    "--driver-required-memory-mb", "--driver-required-vcores", "--files", "--jars", "--labels",
+    "--max-failures-per-hour", "--max-failures-total", "--properties", "--properties-file", "--py-files", "--region",
+}
+#   cloud.google.com/sdk/gcloud/reference/dataproc/batches/submit/pyspark
+GCLOUD_BATCHES_SUBMIT_PYSPARK = {
+    "--archives", "--async", "--batch", "--container-image", "--deps-bucket", "--files", "--history-server-cluster",
+    "--jars", "--kms-key", "--labels", "--metastore-service", "--properties", "--py-files", "--region",
+    "--request-id", "--resource-manager-tag", "--service-account", "--staging-bucket", "--tags", "--ttl",
+    "--user-workload-authentication-type", "--version", "--network", "--subnet",
+}
+#   cloud.google.com/sdk/gcloud/reference (GCLOUD WIDE FLAGS)
+GCLOUD_WIDE = {
+    "--access-token-file", "--account", "--billing-project", "--configuration", "--flags-file", "--flatten",
+    "--format", "--help", "--impersonate-service-account", "--log-http", "--project", "--quiet", "--trace-token",
+    "--user-output-enabled", "--verbosity",
+}
+# Archive types both subcommands document for --archives ("Supported file types: .jar, .tar, .tar.gz, .tgz, .zip").
+GCLOUD_ARCHIVE_TYPES = (".jar", ".tar", ".tar.gz", ".tgz", ".zip")
+
+
+def submission(conf: str = "emr.yaml", store: str = "s3://", **kwargs: Any) -> submit.Submission:
+    job = submit.PipelineArguments(
+        conf, (f"{store}in/{CC_MANIFEST}",), f"{store}bucket/runs/2024-22/", ("dedup.near.threshold=0.8",)
+    )
+    return submit.Submission(job, submit.Artifacts.under(f"{store}bucket/cc-refinery", conf), **kwargs)
+
+
+def parse_pipeline_args(argv: list[str]) -> Any:
+    return PipelineJob().parser().parse_args(argv)
+
+
+# -- constraints botocore's validator leaves to the server ---------------------------------------------------------
+
+
+def _compiles(pattern: str) -> re.Pattern[str] | None:
+    try:
+        return re.compile(pattern, re.DOTALL)
+    except re.error:  # EMR's XmlString patterns use surrogate-pair ranges Python's re cannot express
+        return None
+
+
+def model_constraint_errors(value: Any, shape: Any, path: str = "") -> list[str]:
+    """``max`` length and ``pattern`` of every string, ``max`` items of every list, recursively."""
+    errors: list[str] = []
+    meta = shape.metadata
+    if shape.type_name == "string":
+        if "max" in meta and len(value) > meta["max"]:
+            errors.append(f"{path}: {len(value)} characters > max {meta['max']}")
+        pattern = _compiles(meta["pattern"]) if "pattern" in meta else None
+        if pattern is not None and not pattern.fullmatch(value):
+            errors.append(f"{path}: {value!r} does not match {meta['pattern']}")
+    elif shape.type_name == "list":
+        if "max" in meta and len(value) > meta["max"]:
+            errors.append(f"{path}: {len(value)} items > max {meta['max']}")
+        for i, item in enumerate(value):
+            errors += model_constraint_errors(item, shape.member, f"{path}[{i}]")
+    elif shape.type_name == "structure":
+        for name, item in value.items():
+            errors += model_constraint_errors(item, shape.members[name], f"{path}.{name}")
+    elif shape.type_name == "map":
+        for key, item in value.items():
+            errors += model_constraint_errors(item, shape.value, f"{path}[{key}]")
+    return errors
+
+
+def validate_aws(service: str, operation: str, request: dict[str, Any]) -> None:
+    """Validate ``request`` as the AWS CLI and boto3 would send it, against the service's own model."""
+    model = botocore.session.get_session().get_service_model(service).operation_model(operation)
+    params = json.loads(json.dumps(request))  # what --cli-input-json reads back from the printed JSON
+    botocore.handlers.generate_idempotent_uuid(params, model)  # the client fills idempotency tokens first
+    validate_parameters(params, model.input_shape)
+    assert model_constraint_errors(params, model.input_shape) == []
+
+
+def test_aws_validator_rejects_what_the_model_forbids() -> None:
+    """The validation used below can fail: a step without its jar and an EMR Serverless run without a role."""
+    step = submit.emr_step_request(submission(), "j-2AXXXXXXGAPLF")
+    del step["Steps"][0]["HadoopJarStep"]["Jar"]
+    with pytest.raises(ParamValidationError, match="Jar"):
+        validate_aws("emr", "AddJobFlowSteps", step)
+    run = submit.emr_serverless_request(submission(), "00fabc123", ROLE)
+    del run["executionRoleArn"]
+    with pytest.raises(ParamValidationError, match="executionRoleArn"):
+        validate_aws("emr-serverless", "StartJobRun", run)
+    run = submit.emr_serverless_request(submission(), "00fabc123", ROLE)
+    run["jobDriver"]["sparkSubmit"]["entryPoint"] = "s3://b/" + "x" * 5000
+    with pytest.raises(AssertionError, match="max 4096"):
+        validate_aws("emr-serverless", "StartJobRun", run)
+
+
+# -- EMR on EC2 ------------------------------------------------------------------------------------------------------
+
+
+def test_emr_step_is_a_valid_add_job_flow_steps_request() -> None:
+    request = submit.emr_step_request(submission(), "j-2AXXXXXXGAPLF")
+    validate_aws("emr", "AddJobFlowSteps", request)
+    (step,) = request["Steps"]
+    assert request["JobFlowId"] == "j-2AXXXXXXGAPLF"
+    assert step["ActionOnFailure"] == "CONTINUE"
+    assert step["HadoopJarStep"]["Jar"] == "command-runner.jar"
+    args = step["HadoopJarStep"]["Args"]
+    base = "s3://bucket/cc-refinery/"
+    entry = args.index(f"{base}pipeline.py")
+    assert args[:entry] == [
+        "spark-submit", "--master", "yarn", "--deploy-mode", "cluster", "--name", "cc-refinery",
+        "--archives", f"{base}env.tar.gz#environment,{base}models.tar.gz#models",
+        "--py-files", f"{base}cc_refinery.zip",
+        "--files", f"{base}emr.yaml",
+        "--conf", "spark.pyspark.python=./environment/bin/python",
+    ]
+    job = parse_pipeline_args(args[entry + 1:])
+    assert (job.conf, job.input, job.output, job.overrides) == (
+        "emr.yaml", [f"s3://in/{CC_MANIFEST}"], "s3://bucket/runs/2024-22/", ["dedup.near.threshold=0.8"])
+
+
+def test_emr_step_from_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code = submit.main(["emr-step", "--cluster-id", "j-1K48XXXXXXHCB", "--artifacts", "s3://bucket/cc/",
+                        "--input", f"s3://commoncrawl/{CC_MANIFEST}", "--output", "s3://bucket/out/", "--no-models",
+                        "--spark-conf", "spark.executor.memory=8g", "--action-on-failure", "CANCEL_AND_WAIT"])
+    out = capsys.readouterr()
+    assert code == 0
+    request = json.loads(out.out)
+    validate_aws("emr", "AddJobFlowSteps", request)
+    args = request["Steps"][0]["HadoopJarStep"]["Args"]
+    assert args[args.index("--archives") + 1] == "s3://bucket/cc/env.tar.gz#environment"
+    assert "spark.executor.memory=8g" in args
+    assert request["Steps"][0]["ActionOnFailure"] == "CANCEL_AND_WAIT"
+    assert "aws emr add-steps --cli-input-json" in out.err
+
+
+# -- EMR Serverless --------------------------------------------------------------------------------------------------
+
+
+def test_emr_serverless_is_a_valid_start_job_run_request() -> None:
+    request = submit.emr_serverless_request(
+        submission(spark_conf={"spark.executor.memory": "8g"}), "00fabc123", ROLE,
+        log_uri="s3://bucket/logs/", timeout_minutes=720)
+    validate_aws("emr-serverless", "StartJobRun", request)
+    driver = request["jobDriver"]["sparkSubmit"]
+    assert driver["entryPoint"] == "s3://bucket/cc-refinery/pipeline.py"
+    words = shlex.split(driver["sparkSubmitParameters"])
+    assert words[::2] == ["--conf"] * (len(words) // 2)
+    settings = dict(word.split("=", 1) for word in words[1::2])
+    base = "s3://bucket/cc-refinery/"
+    assert settings == {
+        "spark.archives": f"{base}env.tar.gz#environment,{base}models.tar.gz#models",
+        "spark.submit.pyFiles": f"{base}cc_refinery.zip",
+        "spark.files": f"{base}emr.yaml",
+        "spark.emr-serverless.driverEnv.PYSPARK_DRIVER_PYTHON": "./environment/bin/python",
+        "spark.emr-serverless.driverEnv.PYSPARK_PYTHON": "./environment/bin/python",
+        "spark.executorEnv.PYSPARK_PYTHON": "./environment/bin/python",
+        "spark.executor.memory": "8g",
+    }
+    job = parse_pipeline_args(driver["entryPointArguments"])
+    assert (job.conf, job.output) == ("emr.yaml", "s3://bucket/runs/2024-22/")
+    assert request["configurationOverrides"]["monitoringConfiguration"]["s3MonitoringConfiguration"] == {
+        "logUri": "s3://bucket/logs/"}
+    assert request["executionTimeoutMinutes"] == 720
+
+
+# -- Dataproc --------------------------------------------------------------------------------------------------------
+
+
+def split_gcloud(argv: list[str], command: list[str]) -> tuple[str, dict[str, str], list[str]]:
+    """(positional main file, {flag: value}, job arguments) of a gcloud command; a repeated flag fails."""
+    assert argv[: len(command)] == command
+    rest = argv[len(command):]
+    separator = rest.index("--")
+    positional = [word for word in rest[:separator] if not word.startswith("--")]
+    assert len(positional) == 1, positional
+    flags: dict[str, str] = {}
+    for word in rest[:separator]:
+        if word.startswith("--"):
+            name, _, value = word.partition("=")
+            assert name not in flags, f"{name} given twice"
+            flags[name] = value
+    return positional[0], flags, rest[separator + 1:]
+
+
+def properties(value: str) -> dict[str, str]:
+    """gcloud's list syntax: ``^D^`` at the start switches the delimiter from ``,`` to ``D``."""
+    delimiter = ","
+    match = re.match(r"\^(.)\^", value)
+    if match:
+        delimiter, value = match.group(1), value[match.end():]
+    return dict(pair.split("=", 1) for pair in value.split(delimiter))
+
+
+def check_archives(value: str) -> list[str]:
+    names = [item.split("#", 1)[0] for item in value.split(",")]
+    assert all(name.endswith(GCLOUD_ARCHIVE_TYPES) for name in names), names
+    return [item.split("#", 1)[1] for item in value.split(",")]
+
+
+def test_dataproc_job_uses_only_documented_flags() -> None:
+    argv = submit.dataproc_job_argv(submission("dataproc.yaml", "gs://"), "crawl-cluster", "us-central1",
+                                    project="my-project")
+    main_file, flags, job_args = split_gcloud(argv, ["gcloud", "dataproc", "jobs", "submit", "pyspark"])
+    assert set(flags) <= GCLOUD_JOBS_SUBMIT_PYSPARK | GCLOUD_WIDE, set(flags) - GCLOUD_JOBS_SUBMIT_PYSPARK
+    assert len({"--cluster", "--cluster-labels"} & set(flags)) == 1  # exactly one of them is required
+    base = "gs://bucket/cc-refinery/"
+    assert main_file == f"{base}pipeline.py"
+    assert flags["--cluster"] == "crawl-cluster" and flags["--region"] == "us-central1"
+    assert flags["--project"] == "my-project"
+    assert flags["--py-files"] == f"{base}cc_refinery.zip"
+    assert flags["--files"] == f"{base}dataproc.yaml"
+    assert check_archives(flags["--archives"]) == ["environment", "models"]
+    assert properties(flags["--properties"]) == {
+        "spark.submit.deployMode": "cluster", "spark.pyspark.python": "./environment/bin/python"}
+    job = parse_pipeline_args(job_args)
+    assert (job.conf, job.output) == ("dataproc.yaml", "gs://bucket/runs/2024-22/")
+
+
+def test_dataproc_batch_uses_only_documented_flags() -> None:
+    argv = submit.dataproc_batch_argv(
+        submission("dataproc.yaml", "gs://", spark_conf={"spark.executor.cores": "4"}), "europe-west4",
+        batch="cc-2024-22", service_account="cc-refinery@p.iam.gserviceaccount.com", subnet="default")
+    main_file, flags, job_args = split_gcloud(argv, ["gcloud", "dataproc", "batches", "submit", "pyspark"])
+    assert set(flags) <= GCLOUD_BATCHES_SUBMIT_PYSPARK | GCLOUD_WIDE, set(flags) - GCLOUD_BATCHES_SUBMIT_PYSPARK
+    assert not {"--network", "--subnet"} <= set(flags)  # the reference makes them mutually exclusive
+    assert flags["--version"] == "2.3" and flags["--region"] == "europe-west4"
+    assert flags["--batch"] == "cc-2024-22"
+    assert main_file == "gs://bucket/cc-refinery/pipeline.py"
+    assert check_archives(flags["--archives"]) == ["environment", "models"]
+    assert properties(flags["--properties"]) == {
+        "spark.pyspark.python": "./environment/bin/python",
+        "spark.pyspark.driver.python": "./environment/bin/python",
+        "spark.executor.cores": "4",
+    }
+    assert parse_pipeline_args(job_args).input == [f"gs://in/{CC_MANIFEST}"]
+
+
+def test_dataproc_batch_with_the_image_ships_no_environment() -> None:
+    image = "europe-docker.pkg.dev/p/cc/cc-refinery:1"
+    argv = submit.dataproc_batch_argv(submission("dataproc.yaml", "gs://"), "europe-west4", container_image=image)
+    _, flags, _ = split_gcloud(argv, ["gcloud", "dataproc", "batches", "submit", "pyspark"])
+    assert flags["--container-image"] == image
+    assert properties(flags["--properties"])["spark.pyspark.python"] == submit.IMAGE_PYTHON
+
+
+def test_gcloud_properties_switch_delimiter_when_a_value_has_a_comma() -> None:
+    assert submit.gcloud_properties({"a": "1", "b": "2"}) == "a=1,b=2"
+    value = submit.gcloud_properties({"spark.driver.extraJavaOptions": "-Da=1,2", "b": "2"})
+    assert value == "^#^spark.driver.extraJavaOptions=-Da=1,2#b=2"
+    assert properties(value) == {"spark.driver.extraJavaOptions": "-Da=1,2", "b": "2"}
+
+
+def test_dataproc_reads_common_crawl_over_https(capsys: pytest.CaptureFixture[str]) -> None:
+    common = ["--cluster", "c", "--region", "us-central1", "--artifacts", "gs://b/cc/", "--output", "gs://b/out/"]
+    assert submit.main(["dataproc", *common, "--input", f"s3://commoncrawl/{CC_MANIFEST}"]) == 2
+    assert f"https://data.commoncrawl.org/{CC_MANIFEST}" in capsys.readouterr().err
+    assert submit.main(["dataproc", *common, "--input", f"https://data.commoncrawl.org/{CC_MANIFEST}",
+                        "--set", "input.manifest_base=s3://commoncrawl/"]) == 2
+    assert "input.manifest_base" in capsys.readouterr().err
+    assert submit.main(["dataproc", *common, "--input", f"https://data.commoncrawl.org/{CC_MANIFEST}"]) == 0
+    printed = shlex.split(capsys.readouterr().out)
+    assert printed[printed.index("--input") + 1] == f"https://data.commoncrawl.org/{CC_MANIFEST}"
+
+
+# -- checks before anything is printed ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["emr-step", "--cluster-id", "j-1", "--artifacts", "s3://b/", "--output", "s3://b/o",
+          "--input", "s3://b/i", "--set", "dedup.near.treshold=0.8"], "dedup.near.treshold: unknown key"),
+        (["emr-step", "--cluster-id", "j-1", "--artifacts", "gs://b/", "--output", "s3://b/o", "--input", "x"],
+         "--artifacts 'gs://b/': emr-step needs a s3:// URI"),
+        (["emr-serverless", "--application-id", "a", "--role-arn", ROLE, "--artifacts", "s3://b/",
+          "--output", "/tmp/out", "--input", "x"], "--output '/tmp/out': emr-serverless needs a s3:// URI"),
+        (["dataproc-serverless", "--region", "r", "--artifacts", "gs://b/", "--output", "gs://b/o"],
+         "--input: give the inputs"),
+        (["spark-submit", "--master", "k8s://https://127.0.0.1:6443", "--output", "/o", "--input", "x"],
+         "--image: a Kubernetes master"),
+        (["emr-step", "--cluster-id", "j-1", "--artifacts", "s3://b/", "--output", "s3://b/o", "--input", "x",
+          "--stages", "ingest,tokenize"], "--stages: unknown stage(s) tokenize"),
+        (["emr-step", "--cluster-id", "j-1", "--artifacts", "s3://b/", "--output", "s3://b/o", "--input", "x",
+          "--spark-conf", "spark.executor.memory"], "--spark-conf 'spark.executor.memory': expected KEY=VALUE"),
+    ],
+)
+def test_bad_settings_fail_naming_them(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert submit.main(argv) == 2
+    out = capsys.readouterr()
+    assert message in out.err
+    assert out.out == ""
+
+
+def test_kubernetes_submission_runs_from_the_image() -> None:
+    argv = submit.spark_submit_argv(submission("defaults.yaml"), "k8s://https://10.0.0.1:6443",
+                                    deploy_mode="cluster", image="registry/cc-refinery:1")
+    assert "--archives" not in argv and "--py-files" not in argv
+    assert argv[argv.index(submit.IMAGE_ENTRY) - 2:argv.index(submit.IMAGE_ENTRY)] == [
+        "--conf", f"spark.pyspark.driver.python={submit.IMAGE_PYTHON}"]
+    assert "spark.kubernetes.container.image=registry/cc-refinery:1" in argv
+
+
+# -- spark-submit, for real ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.spark
+def test_spark_submit_command_runs_the_pipeline_from_the_code_zip(tmp_path: Path) -> None:
+    """The printed command, run by spark-submit in local mode with the pipeline's --dry-run.
+
+    The conf it names exists only inside the code zip, and the entry point is a lone copy of jobs/pipeline.py in
+    another folder: the dry run succeeds only if spark-submit put the zip on the driver's path and the job found
+    its conf there, as on a cluster. Archives are not unpacked by a dry run (no SparkContext starts).
+    """
+    spark_submit = Path(sys.executable).parent / "spark-submit"
+    if not spark_submit.exists():
+        pytest.skip("pyspark's spark-submit is not installed next to this interpreter")
+    upload, work = tmp_path / "upload", tmp_path / "work"
+    upload.mkdir()
+    work.mkdir()
+    code = upload / submit.CODE_ZIP
+    shutil.copy(code_archive(), code)
+    with zipfile.ZipFile(code, "a") as archive:
+        archive.writestr("conf/submit_probe.yaml", "extends: local.yaml\nrun:\n  name: submit-probe\n")
+    for name in (submit.ENV_ARCHIVE, submit.MODELS_ARCHIVE):
+        with tarfile.open(upload / name, "w:gz"):
+            pass
+    shutil.copy(REPO_ROOT / "jobs" / "pipeline.py", upload / submit.ENTRY_POINT)
+    wet = str(WET_FIXTURES / "derived_dolma_sample-0000.warc.wet.gz")
+    job = submit.PipelineArguments("submit_probe.yaml", (wet,), str(tmp_path / "out"), ("run.files_per_shard=3",))
+    artifacts = submit.Artifacts.under(str(upload), "submit_probe.yaml")
+    artifacts = submit.Artifacts(artifacts.env, artifacts.code, artifacts.entry, None, artifacts.models)
+    argv = submit.spark_submit_argv(submit.Submission(job, artifacts), "local[1]", spark_submit=str(spark_submit),
+                                    driver_python=sys.executable)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYSPARK_GATEWAY_PORT")}
+    done = subprocess.run([*argv, "--dry-run"], cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "cc-refinery dry run" in done.stdout
+    assert "inputs: 1 file(s)" in done.stdout and wet in done.stdout
+    assert "name: submit-probe" in done.stdout  # the conf from the zip
+    assert "files_per_shard: 3" in done.stdout  # the --set passed through
