@@ -143,17 +143,16 @@ def spark_submit_argv(
     """``spark-submit`` for a standalone, YARN or Kubernetes master.
 
     Standalone masters run Python drivers in client mode only, so the driver is this machine's interpreter
-    (``driver_python``) and only executors use the shipped environment. On Kubernetes the image carries the
-    environment and the code (docker/): nothing is shipped and the entry point is ``local://`` in the image.
+    (``driver_python``) and only executors use the shipped environment. With ``image`` (Kubernetes, or the
+    docker/compose.yaml cluster) the docker/ image carries the environment and the code: nothing is shipped and
+    the entry point is ``local://`` in the image.
     """
     argv = [spark_submit, "--master", master, "--deploy-mode", deploy_mode, "--name", submission.name]
     settings: dict[str, str] = {}
     if image is not None:
-        settings.update({
-            "spark.kubernetes.container.image": image,
-            "spark.pyspark.python": IMAGE_PYTHON,
-            "spark.pyspark.driver.python": IMAGE_PYTHON,
-        })
+        if master.startswith("k8s://"):
+            settings["spark.kubernetes.container.image"] = image
+        settings.update({"spark.pyspark.python": IMAGE_PYTHON, "spark.pyspark.driver.python": IMAGE_PYTHON})
         entry = IMAGE_ENTRY
     else:
         artifacts = submission.artifacts
@@ -370,7 +369,9 @@ def parser() -> argparse.ArgumentParser:
                            help="interpreter of the driver (client mode runs it on this machine)")
             p.add_argument("--deploy-mode", choices=("client", "cluster"), default=None,
                            help="default: cluster on Kubernetes, client otherwise")
-            p.add_argument("--image", default=None, help="Kubernetes: the docker/ image (holds env and code)")
+            p.add_argument("--image", default=None,
+                           help="the docker/ image holding environment and code (Kubernetes: its name; the "
+                           "docker/compose.yaml cluster: any value)")
             p.add_argument("--spark-submit", default="spark-submit", help="spark-submit executable")
         else:
             p.add_argument("--artifacts", required=True,

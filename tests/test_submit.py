@@ -365,7 +365,8 @@ def test_spark_submit_command_runs_the_pipeline_from_the_code_zip(tmp_path: Path
     wet = str(WET_FIXTURES / "derived_dolma_sample-0000.warc.wet.gz")
     job = submit.PipelineArguments("submit_probe.yaml", (wet,), str(tmp_path / "out"), ("run.files_per_shard=3",))
     artifacts = submit.Artifacts.under(str(upload), "submit_probe.yaml")
-    artifacts = submit.Artifacts(artifacts.env, artifacts.code, artifacts.entry, None, artifacts.models)
+    # local:// is how the image-based commands name their entry point: spark-submit must take it for Python too.
+    artifacts = submit.Artifacts(artifacts.env, artifacts.code, f"local://{artifacts.entry}", None, artifacts.models)
     argv = submit.spark_submit_argv(submit.Submission(job, artifacts), "local[1]", spark_submit=str(spark_submit),
                                     driver_python=sys.executable)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYSPARK_GATEWAY_PORT")}
