@@ -123,9 +123,18 @@ class Submission:
     spark_conf: dict[str, str] = field(default_factory=dict)
     name: str = "cc-refinery"
 
-    def python_settings(self) -> dict[str, str]:
-        """Driver and executors start the packaged interpreter (it has fastText, KenLM, OpenCC; the node's has not)."""
-        return {"spark.pyspark.python": ENV_PYTHON} if self.artifacts.env else {}
+    def python_settings(self, *, yarn_cluster: bool = False) -> dict[str, str]:
+        """Driver and executors start the packaged interpreter (it has fastText, KenLM, OpenCC; the node's has not).
+
+        In YARN cluster mode the driver runs in the application master's container: its environment variable is
+        set too, so a ``PYSPARK_PYTHON`` exported by the cluster's spark-env.sh cannot take over.
+        """
+        if not self.artifacts.env:
+            return {}
+        settings = {"spark.pyspark.python": ENV_PYTHON}
+        if yarn_cluster:
+            settings["spark.yarn.appMasterEnv.PYSPARK_PYTHON"] = ENV_PYTHON
+        return settings
 
 
 # -- one builder per target ----------------------------------------------------------------------------------------
@@ -161,7 +170,7 @@ def spark_submit_argv(
         argv += ["--py-files", artifacts.code]
         if artifacts.conf:
             argv += ["--files", artifacts.conf]
-        settings.update(submission.python_settings())
+        settings.update(submission.python_settings(yarn_cluster=master == "yarn" and deploy_mode == "cluster"))
         if driver_python and deploy_mode == "client":
             settings["spark.pyspark.driver.python"] = driver_python
         entry = artifacts.entry
@@ -269,7 +278,8 @@ def dataproc_job_argv(
     Dataproc runs PySpark drivers on the master node (client mode) unless ``spark.submit.deployMode=cluster``; only
     in a YARN container is the environment archive unpacked next to the driver.
     """
-    settings = {"spark.submit.deployMode": "cluster", **submission.python_settings(), **submission.spark_conf}
+    settings = {"spark.submit.deployMode": "cluster", **submission.python_settings(yarn_cluster=True),
+                **submission.spark_conf}
     argv = ["gcloud", "dataproc", "jobs", "submit", "pyspark", submission.artifacts.entry,
             f"--cluster={cluster}", f"--region={region}"]
     if project:
@@ -333,6 +343,19 @@ def parse_key_values(pairs: Sequence[str], option: str) -> dict[str, str]:
     return settings
 
 
+def model_overrides(models_json: str | None) -> list[str]:
+    """``key=value`` for each entry of make dist's ``models.json`` (conf key → path under ``./models/``)."""
+    if not models_json or not Path(models_json).is_file():
+        return []
+    try:
+        entries = json.loads(Path(models_json).read_text())
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"--models-json {models_json}: not JSON ({exc})") from exc
+    if not isinstance(entries, dict):
+        raise ConfigError(f"--models-json {models_json}: expected an object of conf key → path")
+    return [f"{key}={value}" for key, value in entries.items()]
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="python -m jobs.submit", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -360,7 +383,11 @@ def parser() -> argparse.ArgumentParser:
                        help="Spark property for the submission, e.g. spark.executor.memory=8g (repeatable)")
         p.add_argument("--name", default="cc-refinery", help="application / step / job run name")
         p.add_argument("--no-models", action="store_true",
-                       help=f"do not ship {MODELS_ARCHIVE} (no KenLM or classifier model configured)")
+                       help=f"do not ship {MODELS_ARCHIVE}; the job then uses the language-ID model inside the "
+                       "package and no KenLM or classifier model")
+        p.add_argument("--models-json", default="dist/models.json",
+                       help=f"the conf overrides make dist wrote for {MODELS_ARCHIVE} (passed as --set before "
+                       "yours; skipped when the file is missing or with --no-models)")
         if target == "spark-submit":
             p.add_argument("--master", required=True, help="spark://host:7077, yarn, k8s://https://host:port")
             p.add_argument("--artifacts", default="dist/", help="folder or URI holding the make dist files")
@@ -422,8 +449,9 @@ def build(args: argparse.Namespace) -> tuple[Any, str | None]:
 
     Raises ConfigError (naming the key or option) before anything is printed.
     """
+    overrides = [*model_overrides(None if args.no_models else args.models_json), *args.overrides]
     conf_path = find_conf(args.conf)
-    conf = load_config(conf_path, args.overrides)
+    conf = load_config(conf_path, overrides)
     if args.stages:
         unknown = [s for s in args.stages.split(",") if s.strip() and s.strip() not in STAGES]
         if unknown:
@@ -435,7 +463,7 @@ def build(args: argparse.Namespace) -> tuple[Any, str | None]:
         _check_commoncrawl_outside_aws(args.input, conf.input.manifest_base)
     _check_store(target, "--artifacts", args.artifacts)
     _check_store(target, "--output", args.output)
-    job = PipelineArguments(Path(args.conf).name, tuple(args.input), args.output, tuple(args.overrides), args.stages)
+    job = PipelineArguments(Path(args.conf).name, tuple(args.input), args.output, tuple(overrides), args.stages)
     spark_conf = parse_key_values(args.spark_conf, "--spark-conf")
     models = not args.no_models
     if target == "spark-submit":

@@ -149,6 +149,7 @@ def test_emr_step_is_a_valid_add_job_flow_steps_request() -> None:
         "--py-files", f"{base}cc_refinery.zip",
         "--files", f"{base}emr.yaml",
         "--conf", "spark.pyspark.python=./environment/bin/python",
+        "--conf", "spark.yarn.appMasterEnv.PYSPARK_PYTHON=./environment/bin/python",
     ]
     job = parse_pipeline_args(args[entry + 1:])
     assert (job.conf, job.input, job.output, job.overrides) == (
@@ -168,6 +169,26 @@ def test_emr_step_from_the_command_line(capsys: pytest.CaptureFixture[str]) -> N
     assert "spark.executor.memory=8g" in args
     assert request["Steps"][0]["ActionOnFailure"] == "CANCEL_AND_WAIT"
     assert "aws emr add-steps --cli-input-json" in out.err
+
+
+def test_models_json_of_make_dist_becomes_set_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The overrides make dist wrote for models.tar.gz go first, so the user's own --set still wins."""
+    models_json = tmp_path / "models.json"
+    models_json.write_text(json.dumps({"langid.model_path": "models/lid.176.ftz",
+                                       "perplexity.models.en": "models/en.binary"}))
+    common = ["emr-step", "--cluster-id", "j-1", "--artifacts", "s3://b/cc/", "--output", "s3://b/out/",
+              "--input", "s3://b/in/", "--models-json", str(models_json)]
+    assert submit.main([*common, "--set", "perplexity.models.en=models/other.binary"]) == 0
+    args = json.loads(capsys.readouterr().out)["Steps"][0]["HadoopJarStep"]["Args"]
+    job = parse_pipeline_args(args[args.index("s3://b/cc/pipeline.py") + 1:])
+    assert job.overrides == ["langid.model_path=models/lid.176.ftz", "perplexity.models.en=models/en.binary",
+                             "perplexity.models.en=models/other.binary"]
+    assert submit.main([*common, "--no-models"]) == 0
+    args = json.loads(capsys.readouterr().out)["Steps"][0]["HadoopJarStep"]["Args"]
+    assert "--set" not in args and "models" not in args[args.index("--archives") + 1]
+    models_json.write_text(json.dumps({"langid.modle_path": "models/lid.176.ftz"}))
+    assert submit.main(common) == 2
+    assert "langid.modle_path: unknown key" in capsys.readouterr().err
 
 
 # -- EMR Serverless --------------------------------------------------------------------------------------------------
@@ -248,7 +269,8 @@ def test_dataproc_job_uses_only_documented_flags() -> None:
     assert flags["--files"] == f"{base}dataproc.yaml"
     assert check_archives(flags["--archives"]) == ["environment", "models"]
     assert properties(flags["--properties"]) == {
-        "spark.submit.deployMode": "cluster", "spark.pyspark.python": "./environment/bin/python"}
+        "spark.submit.deployMode": "cluster", "spark.pyspark.python": "./environment/bin/python",
+        "spark.yarn.appMasterEnv.PYSPARK_PYTHON": "./environment/bin/python"}
     job = parse_pipeline_args(job_args)
     assert (job.conf, job.output) == ("dataproc.yaml", "gs://bucket/runs/2024-22/")
 
