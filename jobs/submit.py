@@ -302,8 +302,8 @@ def dataproc_batch_argv(
 ) -> list[str]:
     """``gcloud dataproc batches submit pyspark`` on Dataproc Serverless (runtime ``version``).
 
-    With ``container_image`` (the docker/ image pushed to Artifact Registry) the environment comes from the image
-    instead of the archive.
+    With ``container_image`` (a custom container with docker/install.sh's layout, pushed to Artifact Registry) the
+    environment comes from the image instead of the archive.
     """
     argv = ["gcloud", "dataproc", "batches", "submit", "pyspark", submission.artifacts.entry,
             f"--region={region}", f"--version={version}"]
@@ -423,7 +423,8 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument("--service-account", default=None, help="service account the batch runs as")
             p.add_argument("--subnet", default=None, help="VPC subnetwork (Private Google Access on)")
             p.add_argument("--container-image", default=None,
-                           help="custom container image (docker/) instead of the environment archive")
+                           help="custom container with the environment at /opt/cc-refinery (docker/install.sh on a "
+                           "base without Spark, as Dataproc Serverless requires) instead of the archive")
     return top
 
 
@@ -449,7 +450,10 @@ def build(args: argparse.Namespace) -> tuple[Any, str | None]:
 
     Raises ConfigError (naming the key or option) before anything is printed.
     """
-    overrides = [*model_overrides(None if args.no_models else args.models_json), *args.overrides]
+    # An image-based spark-submit ships nothing: no models archive, so no overrides pointing into it.
+    image_based = getattr(args, "image", None) is not None
+    ship_models = not args.no_models and not image_based
+    overrides = [*model_overrides(args.models_json if ship_models else None), *args.overrides]
     conf_path = find_conf(args.conf)
     conf = load_config(conf_path, overrides)
     if args.stages:
@@ -465,7 +469,7 @@ def build(args: argparse.Namespace) -> tuple[Any, str | None]:
     _check_store(target, "--output", args.output)
     job = PipelineArguments(Path(args.conf).name, tuple(args.input), args.output, tuple(overrides), args.stages)
     spark_conf = parse_key_values(args.spark_conf, "--spark-conf")
-    models = not args.no_models
+    models = ship_models
     if target == "spark-submit":
         kubernetes = args.master.startswith("k8s://")
         if kubernetes and not args.image:
@@ -478,7 +482,9 @@ def build(args: argparse.Namespace) -> tuple[Any, str | None]:
         argv = spark_submit_argv(submission, args.master, spark_submit=args.spark_submit,
                                  driver_python=args.driver_python, deploy_mode=deploy_mode, image=args.image)
         return argv, None
-    submission = Submission(job, Artifacts.under(args.artifacts, args.conf, models=models), spark_conf, args.name)
+    container = getattr(args, "container_image", None) is not None  # its environment replaces env.tar.gz
+    artifacts = Artifacts.under(args.artifacts, args.conf, env=not container, models=models)
+    submission = Submission(job, artifacts, spark_conf, args.name)
     if target == "emr-step":
         return (emr_step_request(submission, args.cluster_id, action_on_failure=args.action_on_failure),
                 "aws emr add-steps --cli-input-json file://step.json")

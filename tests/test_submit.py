@@ -350,6 +350,25 @@ def test_bad_settings_fail_naming_them(argv: list[str], message: str, capsys: py
     assert out.out == ""
 
 
+def test_image_based_submissions_take_no_model_overrides(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Nothing is shipped with --image, so models.json must not point the job at a ./models/ that is not there."""
+    models_json = tmp_path / "models.json"
+    models_json.write_text(json.dumps({"langid.model_path": "models/lid.176.ftz"}))
+    assert submit.main(["spark-submit", "--master", "spark://spark-master:7077", "--image", "cc-refinery:local",
+                        "--input", "s3://wet/sample/", "--output", "/data/runs/x",
+                        "--models-json", str(models_json)]) == 0
+    printed = shlex.split(capsys.readouterr().out)
+    assert "--set" not in printed and "--archives" not in printed
+    assert printed[printed.index(submit.IMAGE_ENTRY) - 1] == f"spark.pyspark.driver.python={submit.IMAGE_PYTHON}"
+    assert submit.main(["dataproc-serverless", "--region", "r", "--artifacts", "gs://b/cc/", "--output", "gs://b/o/",
+                        "--input", "gs://b/in/", "--container-image", "europe-docker.pkg.dev/p/cc/cc:1",
+                        "--models-json", str(models_json)]) == 0
+    printed = shlex.split(capsys.readouterr().out)
+    archives = next(word for word in printed if word.startswith("--archives="))
+    assert archives == "--archives=gs://b/cc/models.tar.gz#models"  # the container has the environment
+    assert "langid.model_path=models/lid.176.ftz" in printed
+
+
 def test_kubernetes_submission_runs_from_the_image() -> None:
     argv = submit.spark_submit_argv(submission("defaults.yaml"), "k8s://https://10.0.0.1:6443",
                                     deploy_mode="cluster", image="registry/cc-refinery:1")
