@@ -29,7 +29,6 @@ from jobs.base import LOG, Job
 from jobs.stages.common import StageContext
 from udfs.config import STAGES, PipelineConfig
 from udfs.errors import ConfigError
-from udfs.sources import resolve_inputs
 
 # Stages applied as DataFrame -> DataFrame between ingest and the final write, each in jobs/stages/<name>.py.
 TRANSFORM_STAGES = ("normalize", "langid", "quality", "dedup", "pii", "tokens")
@@ -76,7 +75,7 @@ class PipelineJob(Job):
         )
 
     def validate_arguments(self, args: argparse.Namespace, conf: PipelineConfig) -> None:
-        from jobs.stages.ingest import s3_settings
+        from jobs.stages.ingest import resolve_wet_inputs
         from jobs.stages.output import local_path
 
         if self.fixed_stages is not None:
@@ -86,7 +85,7 @@ class PipelineJob(Job):
         specs = args.input or list(conf.input.paths)
         self.from_wet = "ingest" in self.stages and conf.input.format == "wet"
         if self.from_wet:
-            self.files = resolve_inputs(specs, s3_settings(conf), conf.input.manifest_base)
+            self.files = resolve_wet_inputs(specs, conf)
             if "dedup" in self.stages and conf.dedup.paragraphs.enabled:
                 raise ConfigError(
                     "dedup.paragraphs.enabled: paragraph dedup needs the text of every document at once and is not "

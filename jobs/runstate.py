@@ -49,6 +49,7 @@ OPERATIONAL_KEYS = (
     "s3.backoff_",
     "s3.connect_timeout_seconds",
     "s3.read_timeout_seconds",
+    "http.",
 )
 
 

@@ -141,15 +141,19 @@ class RunConfig:
 @dataclass(frozen=True)
 class InputConfig:
     paths: tuple[str, ...] = ()
-    """Default inputs when ``--input`` is not given: paths, globs, s3:// URLs, ``*.paths.gz`` manifests."""
+    """Default inputs when ``--input`` is not given: paths, globs, ``s3://`` and ``http(s)://`` URLs, any Hadoop
+    filesystem URL (``gs://``, ``hdfs://``, ``abfs://``, ``s3a://``, ``file://``), ``*.paths.gz`` manifests."""
     manifest_base: str = "s3://commoncrawl/"
-    """Prefix for the relative paths listed in a CC ``wet.paths.gz`` manifest."""
+    """Prefix for the relative paths listed in a CC ``wet.paths.gz`` manifest: ``s3://commoncrawl/`` inside AWS,
+    ``https://data.commoncrawl.org/`` anywhere else (the bucket needs AWS credentials through the S3 API)."""
     format: str = "wet"
     """``wet`` for WARC/WET files; ``parquet`` to start from documents written by an earlier run."""
 
     def validate(self, path: str) -> None:
         if self.format not in ("wet", "parquet"):
             raise ConfigError(f"{path}.format: expected 'wet' or 'parquet', got {self.format!r}")
+        if not self.manifest_base.strip():
+            raise ConfigError(f"{path}.manifest_base: must not be empty (e.g. https://data.commoncrawl.org/)")
 
 
 @dataclass(frozen=True)
@@ -169,6 +173,29 @@ class S3Config:
     def validate(self, path: str) -> None:
         _positive(self.max_attempts, f"{path}.max_attempts")
         _positive(self.backoff_max_seconds, f"{path}.backoff_max_seconds")
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    max_attempts: int = 8
+    """GET attempts per URL (first included) for 429, 5xx and broken connections before the file is reported failed."""
+    backoff_base_seconds: float = 0.5
+    backoff_max_seconds: float = 30.0
+    """Cap of one wait, also of a server's ``Retry-After`` (which is otherwise honoured as the shortest wait)."""
+    connect_timeout_seconds: float = 5.0
+    read_timeout_seconds: float = 60.0
+    user_agent: str = "cc-refinery"
+    """Sent with every request, so the operators of a server (Common Crawl's, say) can tell who is reading."""
+
+    def validate(self, path: str) -> None:
+        _positive(self.max_attempts, f"{path}.max_attempts")
+        _positive(self.backoff_max_seconds, f"{path}.backoff_max_seconds")
+        _positive(self.connect_timeout_seconds, f"{path}.connect_timeout_seconds")
+        _positive(self.read_timeout_seconds, f"{path}.read_timeout_seconds")
+        if self.backoff_base_seconds < 0:
+            raise ConfigError(f"{path}.backoff_base_seconds: must be >= 0, got {self.backoff_base_seconds}")
+        if not self.user_agent.strip():
+            raise ConfigError(f"{path}.user_agent: must not be empty")
 
 
 @dataclass(frozen=True)
@@ -242,6 +269,7 @@ SECTIONS: dict[str, Any] = {
     "run": RunConfig,
     "input": InputConfig,
     "s3": S3Config,
+    "http": HttpConfig,
     "ingest": IngestConfig,
     "spark": SparkConfig,
     "output": OutputConfig,

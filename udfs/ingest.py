@@ -1,10 +1,12 @@
 """Ingest as a batch function: input file paths in, document rows and one status row per file out.
 
-Runs inside ``mapInArrow`` over a frame of ``(file_index, path)`` rows, one file per task. Rows are built
+Runs inside ``mapInArrow`` over a frame of ``(file_index, path)`` rows, one file per task, each file streamed from
+its source (local, S3, HTTP); or over Spark's ``binaryFile`` rows ``(path, content)`` for Hadoop filesystems, whose
+bytes Spark itself read. Rows are built
 straight into Arrow record batches (no pandas object columns in between: that hand-off halved throughput).
 Documents stream out in batches of ``batch_size`` rows, so memory stays bounded by one batch whatever the file size.
 After the last document of a file comes one ``_kind='file'`` row with what the reader counted (warcinfo records,
-skipped metadata, bytes, S3 attempts, and the error if the file could not be read completely). The driver splits
+skipped metadata, bytes, S3/HTTP attempts, and the error if the file could not be read completely). The driver splits
 the two kinds.
 """
 
@@ -17,7 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from udfs.sources import RetryingS3Stream, S3Settings, open_input
+from udfs.sources import MemoryStream, RetryingStream, S3Settings, SourceSettings, open_input
 from udfs.warc import ReaderLimits, WetDocument, read_wet
 
 KIND_DOC = "doc"
@@ -104,18 +106,21 @@ class Scoring:
 def read_file_rows(
     file_index: int,
     path: str,
-    settings: S3Settings,
+    settings: SourceSettings | S3Settings,
     limits: ReaderLimits,
     batch_size: int,
     scoring: Scoring | None = None,
+    content: Any = None,
 ) -> Iterator[pa.RecordBatch]:
-    """Stream one WET file as row batches (scored by ``scoring`` if given), ending with its ``_kind='file'`` row."""
+    """Stream one WET file as row batches (scored by ``scoring`` if given), ending with its ``_kind='file'`` row.
+
+    ``content`` is the file's bytes when Spark already read them (a buffer: read in place, not copied)."""
     batch: list[WetDocument] = []
     stream = None
     reader = None
     status, error = "ok", None
     try:
-        stream = open_input(path, settings)
+        stream = MemoryStream(content) if content is not None else open_input(path, settings)
         reader = read_wet(stream, path, limits)
         for doc in reader:
             batch.append(doc)
@@ -131,8 +136,8 @@ def read_file_rows(
     if batch:
         yield _documents_batch(batch, file_index, scoring)
     stats = reader.stats if reader is not None else None
-    attempts = stream.attempts if isinstance(stream, RetryingS3Stream) else 1
-    retries = stream.retries if isinstance(stream, RetryingS3Stream) else 0
+    attempts = stream.attempts if isinstance(stream, RetryingStream) else 1
+    retries = stream.retries if isinstance(stream, RetryingStream) else 0
     row = {column: None for column in INGEST_COLUMNS}
     row.update(
         _kind=KIND_FILE,
@@ -152,7 +157,7 @@ def read_file_rows(
 
 def ingest_batches(
     batches: Iterator[pa.RecordBatch],
-    settings: S3Settings,
+    settings: SourceSettings | S3Settings,
     limits: ReaderLimits,
     batch_size: int,
     scoring: Scoring | None = None,
@@ -162,3 +167,26 @@ def ingest_batches(
         for file_index, path in zip(files.column("file_index").to_pylist(), files.column("path").to_pylist(),
                                     strict=True):  # fmt: skip
             yield from read_file_rows(int(file_index), str(path), settings, limits, batch_size, scoring)
+
+
+def ingest_content_batches(
+    batches: Iterator[pa.RecordBatch],
+    file_indexes: dict[str, int],
+    limits: ReaderLimits,
+    batch_size: int,
+    scoring: Scoring | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """``mapInArrow`` body over Spark's ``binaryFile`` rows ``(path, content)``: files Spark read from a Hadoop
+    filesystem. ``file_indexes`` maps each path (as Spark's listing spells it) to its place in the input list.
+
+    Memory: one file's compressed bytes (the Arrow buffer, read in place) plus one batch of documents."""
+    for files in batches:
+        paths = files.column("path").to_pylist()
+        contents = files.column("content")
+        for row, path in enumerate(paths):
+            file_index = file_indexes.get(path)
+            if file_index is None:
+                raise KeyError(f"{path}: Spark read a file that is not in the input list")
+            buffer = contents[row].as_buffer()
+            yield from read_file_rows(file_index, path, SourceSettings(), limits, batch_size, scoring,
+                                      content=b"" if buffer is None else buffer)  # fmt: skip

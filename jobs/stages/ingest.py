@@ -1,13 +1,22 @@
-"""Stage ``ingest``: WET files → one row per record, one Spark task per input file."""
+"""Stage ``ingest``: WET files → one row per record, one Spark task per input file.
+
+Local, ``s3://`` and ``http(s)://`` files are streamed by the Python workers (``udfs/sources.py``). Files on a Hadoop
+filesystem (``gs://``, ``hdfs://``, ``abfs://``, ``s3a://``, ``file://``, whatever connectors the cluster has) are
+one code path: listed on the driver with Hadoop's FileSystem API through Spark's JVM, read by Spark's ``binaryFile``
+source (Python workers have no JVM to call), and parsed by the same reader from the bytes Spark hands over.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+from py4j.protocol import Py4JError
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -23,8 +32,9 @@ from udfs.ingest import (
     Scoring,
     ddl,
     ingest_batches,
+    ingest_content_batches,
 )
-from udfs.sources import S3Settings
+from udfs.sources import S3Settings, SourceSettings, is_hadoop, is_wet_name, resolve_inputs
 from udfs.warc import ReaderLimits
 
 STAGE = "ingest"
@@ -60,24 +70,194 @@ def s3_settings(conf: PipelineConfig) -> S3Settings:
     )
 
 
+def source_settings(conf: PipelineConfig) -> SourceSettings:
+    """What the executors need to stream ``s3://`` and ``http(s)://`` files."""
+    return SourceSettings(s3=s3_settings(conf), http=conf.http)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Hadoop filesystems, through Spark's JVM on the driver.
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _launch_settings(conf: PipelineConfig) -> Any:
+    """The SparkConf the job's session will be built with (``Job.session``), for a JVM started before it: settings
+    read only at JVM start (driver memory, ``spark.jars.packages`` for a connector) must already be there."""
+    from pyspark import SparkConf
+
+    from jobs.base import launched_by_spark_submit
+
+    settings = SparkConf()
+    if not launched_by_spark_submit() and conf.spark.master:
+        settings.setMaster(conf.spark.master)
+    return settings.setAll(list(conf.spark.settings().items()))
+
+
+class SparkHadoopFiles:
+    """Lists and reads Hadoop filesystem paths on the driver (``udfs.sources.HadoopFiles``).
+
+    Inputs are resolved before the job's SparkContext exists, so without one this starts Spark's JVM (the gateway
+    only, with the job's Spark settings; under spark-submit it is already running) and builds the Hadoop
+    configuration the SparkContext would have (``spark.hadoop.*``, the cluster's ``core-site.xml``). The
+    SparkContext started next reuses that JVM. With a SparkContext, its Hadoop configuration is used.
+    """
+
+    def __init__(self, conf: PipelineConfig) -> None:
+        self.conf = conf
+
+    @functools.cached_property
+    def _jvm_and_configuration(self) -> tuple[Any, Any]:
+        from pyspark import SparkContext
+
+        active = SparkContext._active_spark_context
+        if active is not None:
+            return active._jvm, active._jsc.hadoopConfiguration()
+        SparkContext._ensure_initialized(conf=_launch_settings(self.conf))
+        jvm = SparkContext._jvm
+        spark_conf = jvm.org.apache.spark.SparkConf(True)  # spark.* as spark-submit and the launch set them
+        return jvm, jvm.org.apache.spark.deploy.SparkHadoopUtil.get().newConfiguration(spark_conf)
+
+    def _filesystem(self, spec: str) -> tuple[Any, Any]:
+        from py4j.protocol import Py4JJavaError
+
+        jvm, configuration = self._jvm_and_configuration
+        path = jvm.org.apache.hadoop.fs.Path(spec)
+        try:
+            return path.getFileSystem(configuration), path
+        except Py4JJavaError as exc:  # e.g. UnsupportedFileSystemException: No FileSystem for scheme "gs"
+            raise InputError(
+                f"input {spec!r}: {_java_message(exc)} (a Hadoop connector for this scheme must be on the Spark "
+                "classpath and configured: GCS connector for gs://, hadoop-aws for s3a://, hadoop-azure for abfs://)"
+            ) from exc
+
+    def list_wet(self, spec: str) -> list[str]:
+        from py4j.protocol import Py4JJavaError
+
+        filesystem, path = self._filesystem(spec)
+        try:
+            exists = filesystem.exists(path)  # a name with brackets is itself before it is a pattern
+            if not exists and any(c in spec for c in "*?[{"):
+                return self._glob_files(filesystem, path)
+            if not exists:
+                raise InputError(f"input path does not exist: {spec}")
+            status = filesystem.getFileStatus(path)
+            if status.isFile():
+                return [status.getPath().toString()]
+            return sorted(p for p in self._files_below(filesystem, path) if is_wet_name(p.rsplit("/", 1)[-1]))
+        except Py4JJavaError as exc:
+            raise InputError(f"input {spec!r}: listing failed: {_java_message(exc)}") from exc
+
+    # A py4j call costs 0.1-2 ms, so a listing of a crawl (90,000 files) crosses from the JVM as one string (the
+    # statuses' toString, "FileStatus{path=…; isDirectory=…; …}" since Hadoop 2), not one call per file. The number
+    # parsed is checked against the JVM's count; on any mismatch the listing is walked one call per file instead.
+
+    def _parse_statuses(self, text: str, expected: int) -> list[tuple[str, bool]] | None:
+        found = [(m.group(1), m.group(2) == "true") for m in _STATUS_TEXT.finditer(text)]
+        return found if len(found) == expected else None
+
+    def _files_below(self, filesystem: Any, path: Any) -> list[str]:
+        """Every file under a directory, recursively."""
+        jvm, _ = self._jvm_and_configuration
+        try:
+            statuses = jvm.org.apache.hadoop.util.functional.RemoteIterators.toList(filesystem.listFiles(path, True))
+            parsed = self._parse_statuses(statuses.toString(), statuses.size())
+        except Py4JError:  # Hadoop before 3.3 has no RemoteIterators
+            parsed = None
+        if parsed is not None:
+            return [p for p, is_directory in parsed if not is_directory]
+        files = []
+        listing = filesystem.listFiles(path, True)
+        while listing.hasNext():
+            files.append(listing.next().getPath().toString())
+        return files
+
+    def _glob_files(self, filesystem: Any, pattern: Any) -> list[str]:
+        """The files a glob matches (matched directories are not expanded, as with a local glob)."""
+        jvm, _ = self._jvm_and_configuration
+        matches = filesystem.globStatus(pattern)
+        if matches is None:
+            return []
+        parsed = self._parse_statuses(jvm.org.apache.commons.lang3.ArrayUtils.toString(matches), len(matches))
+        if parsed is None:
+            parsed = [(m.getPath().toString(), m.isDirectory()) for m in matches]
+        return sorted(p for p, is_directory in parsed if not is_directory)
+
+    def read_bytes(self, path: str) -> bytes:
+        from py4j.protocol import Py4JJavaError
+
+        filesystem, hadoop_path = self._filesystem(path)
+        jvm, _ = self._jvm_and_configuration
+        try:
+            if not filesystem.exists(hadoop_path):
+                raise InputError(f"manifest does not exist: {path}")
+            stream = filesystem.open(hadoop_path)
+            try:
+                return bytes(jvm.org.apache.commons.io.IOUtils.toByteArray(stream))  # one transfer, not per byte
+            finally:
+                stream.close()
+        except Py4JJavaError as exc:
+            raise InputError(f"manifest {path!r}: reading failed: {_java_message(exc)}") from exc
+
+
+_STATUS_TEXT = re.compile(r"path=(.*?); isDirectory=(true|false)")
+
+
+def _java_message(exc: Any) -> str:
+    java = exc.java_exception
+    return f"{java.getClass().getSimpleName()}: {java.getMessage()}"
+
+
+def resolve_wet_inputs(specs: list[str], conf: PipelineConfig) -> list[str]:
+    """``--input`` specs → the sorted, de-duplicated list of WET files, with every source the conf configures."""
+    return resolve_inputs(specs, source_settings(conf), conf.input.manifest_base, SparkHadoopFiles(conf))
+
+
+_HADOOP_GLOB = re.compile(r"([\\*?\[\]{}])")
+
+
+def _literal_hadoop_path(path: str) -> str:
+    """Escape Hadoop glob characters so Spark reads a file named ``a[1].wet.gz`` as itself."""
+    return _HADOOP_GLOB.sub(r"\\\1", path)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The ingest frame
+# --------------------------------------------------------------------------------------------------------------
+
+
 def ingest_frame(
     spark: SparkSession, indexed_files: list[tuple[int, str]], conf: PipelineConfig, scoring: Scoring | None = None
 ) -> DataFrame:
     """Document rows and one ``_kind='file'`` status row per file, streamed from ``(file_index, path)`` pairs;
     with ``scoring``, each batch also gets the per-document stages' columns in the same Python worker."""
-    settings = s3_settings(conf)
+    settings = source_settings(conf)
     limits = ReaderLimits(conf.ingest.max_record_bytes, conf.ingest.max_invalid_utf8_ratio)
     batch_size = conf.ingest.batch_size
+    schema = ddl(INGEST_COLUMNS) if scoring is None else scoring.ddl()
+    streamed = [(index, path) for index, path in indexed_files if not is_hadoop(path)]
+    on_hadoop = {path: index for index, path in indexed_files if is_hadoop(path)}
+    frames = []
+    if streamed or not on_hadoop:
 
-    def read(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        return ingest_batches(batches, settings, limits, batch_size, scoring)
+        def read(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            return ingest_batches(batches, settings, limits, batch_size, scoring)
 
-    # One task per file (a CC WET file is ~400 MB of text), but no more tasks than a few per core: thousands of tiny
-    # files then share tasks instead of paying a task's fixed cost each.
-    tasks = min(len(indexed_files), 4 * spark.sparkContext.defaultParallelism)
-    paths = spark.sparkContext.parallelize(indexed_files, max(1, tasks))
-    paths_frame = spark.createDataFrame(paths, "file_index bigint, path string")
-    return paths_frame.mapInArrow(read, ddl(INGEST_COLUMNS) if scoring is None else scoring.ddl())
+        # One task per file (a CC WET file is ~400 MB of text), but no more tasks than a few per core: thousands of
+        # tiny files then share tasks instead of paying a task's fixed cost each.
+        tasks = max(1, min(len(streamed), 4 * spark.sparkContext.defaultParallelism))
+        paths = spark.sparkContext.parallelize(streamed, tasks)
+        frames.append(spark.createDataFrame(paths, "file_index bigint, path string").mapInArrow(read, schema))
+    if on_hadoop:
+
+        def read_contents(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            return ingest_content_batches(batches, on_hadoop, limits, batch_size, scoring)
+
+        # binaryFile never splits a file: a big file is one task; small ones are packed up to
+        # spark.sql.files.maxPartitionBytes. A task holds its files' compressed bytes in the JVM and once more in
+        # the Python worker's Arrow batch (~2-3x a 100-150 MB CC WET file), and streams the text out batch by batch.
+        contents = spark.read.format("binaryFile").load([_literal_hadoop_path(p) for p in on_hadoop])
+        frames.append(contents.select("path", "content").mapInArrow(read_contents, schema))
+    return functools.reduce(DataFrame.unionByName, frames)
 
 
 def read_wet_files(spark: SparkSession, files: list[str], conf: PipelineConfig) -> tuple[DataFrame, list[FileReport]]:
