@@ -16,7 +16,7 @@ export SPARK_LOCAL_IP := 127.0.0.1
 SAMPLE_OUT ?= output/sample
 PYTEST_ARGS ?=
 
-.PHONY: env sample test test-all lint bench dist clean kenlm
+.PHONY: env env-spark35 sample test test-spark35 test-all lint bench dist clean kenlm
 
 env: $(STAMP)
 
@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 	@command -v java >/dev/null || { echo "Java 17 is required (Debian/Ubuntu: apt-get install -y openjdk-17-jre-headless)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,dist]'
 	touch $(STAMP)
 
 env-spark35: $(STAMP35)
@@ -33,7 +33,7 @@ $(STAMP35): pyproject.toml
 	@command -v java >/dev/null || { echo "Java 17 is required (Debian/Ubuntu: apt-get install -y openjdk-17-jre-headless)"; exit 1; }
 	test -x $(PY35) || $(PYTHON) -m venv $(VENV35)
 	$(PY35) -m pip install -q --upgrade pip
-	$(PY35) -m pip install -q -e '.[dev,spark35]'
+	$(PY35) -m pip install -q -e '.[dev,dist,spark35]'
 	touch $(STAMP35)
 
 sample: $(STAMP)
@@ -56,9 +56,14 @@ bench: $(STAMP)
 kenlm:
 	PYTHON=$(PYTHON) bash scripts/build_kenlm.sh
 
-# Code archive for spark-submit --py-files on a cluster (the environment itself: see README, venv-pack).
+# What a cluster needs (README "What make dist builds"): the wheel, dist/cc_refinery.zip (--py-files),
+# dist/env.tar.gz (--archives …#environment; a venv of DIST_PYTHON, which must exist at the same path on the nodes)
+# and dist/models.tar.gz (--archives …#models: lid.176 plus the KenLM/classifier models DIST_CONF names).
+DIST_PYTHON ?= $(firstword $(wildcard /usr/bin/python3.11) python3.11)
+DIST_EXTRA ?= spark35
+DIST_CONF ?= conf/defaults.yaml
 dist: $(STAMP)
-	mkdir -p dist && rm -f dist/cc_refinery.zip && zip -qr dist/cc_refinery.zip udfs jobs conf -x '*__pycache__*'
+	$(PY) scripts/dist.py --out dist --python $(DIST_PYTHON) --extra '$(DIST_EXTRA)' --conf $(DIST_CONF)
 
 clean:
 	rm -rf output dist .pytest_cache

@@ -51,6 +51,24 @@ def launched_by_spark_submit() -> bool:
     return "PYSPARK_GATEWAY_PORT" in os.environ
 
 
+def use_driver_python_in_local_mode(master: str | None, settings: dict[str, str]) -> str | None:
+    """Point a local master's Python workers at this interpreter unless the user chose one; returns what was set.
+
+    PySpark starts its workers with ``$PYSPARK_PYTHON`` (default ``python3`` from the ``PATH``), so
+    ``.venv/bin/python -m jobs.pipeline`` in a shell without the venv activated used to start workers from a Python
+    without pyarrow. In local mode the workers run on this machine, so the driver's own ``sys.executable`` is the
+    right answer. An explicit ``PYSPARK_PYTHON`` wins, then ``spark.pyspark.python`` (from spark-submit or the conf);
+    any other master is left alone — its nodes have their own paths (see README, packaged environment).
+    """
+    if master is not None and not master.startswith("local"):
+        return None
+    if os.environ.get("PYSPARK_PYTHON"):
+        return None
+    python = settings.get("spark.pyspark.python") or sys.executable
+    os.environ["PYSPARK_PYTHON"] = python  # read by SparkContext when it starts (its pythonExec)
+    return python
+
+
 def code_archive() -> str:
     """Zip ``udfs/``, ``jobs/`` and ``conf/`` so executors on other machines import the same code (``addPyFile``)."""
     target = Path(tempfile.mkdtemp(prefix="cc-refinery-code-")) / "cc_refinery.zip"
@@ -125,13 +143,22 @@ class Job:
         submitted = SparkConf() if launched_by_spark_submit() else None
         if submitted is None and spark_conf.master:
             builder = builder.master(spark_conf.master)
-        for key, value in spark_conf.settings().items():
+        settings = spark_conf.settings()
+        for key, value in settings.items():
             if submitted is not None and submitted.contains(key):
                 continue  # spark-submit --conf wins over the YAML
             builder = builder.config(key, value)
+        if submitted is not None:
+            settings |= dict(submitted.getAll())
+            master = submitted.get("spark.master", None)
+        else:
+            master = spark_conf.master  # none: pyspark starts local[*]
+        use_driver_python_in_local_mode(master, settings)
         spark = builder.getOrCreate()
         master = spark.sparkContext.master
-        if not master.startswith("local"):
+        if not master.startswith("local") and (REPO_ROOT / "udfs").is_dir():
+            # Code on disk (repository or installed wheel) is zipped for the executors; code imported from a zip
+            # came with --py-files, which spark-submit ships to the executors itself.
             spark.sparkContext.addPyFile(code_archive())
         return spark
 
