@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -319,6 +320,21 @@ def test_dataproc_reads_common_crawl_over_https(capsys: pytest.CaptureFixture[st
     assert submit.main(["dataproc", *common, "--input", f"https://data.commoncrawl.org/{CC_MANIFEST}"]) == 0
     printed = shlex.split(capsys.readouterr().out)
     assert printed[printed.index("--input") + 1] == f"https://data.commoncrawl.org/{CC_MANIFEST}"
+
+
+def test_dataproc_conf_reads_manifest_lines_over_https(tmp_path: Path) -> None:
+    """conf/dataproc.yaml turns a manifest's relative lines into Common Crawl HTTPS URLs (nothing is fetched)."""
+    line = "crawl-data/CC-MAIN-2024-22/segments/1715971057216.39/wet/CC-MAIN-20240517233122-00000.warc.wet.gz"
+    manifest = tmp_path / "wet.paths.gz"
+    manifest.write_bytes(gzip.compress(f"{line}\n".encode()))
+    job = PipelineJob()
+    _, conf = job.load(["--conf", "dataproc.yaml", "--input", str(manifest), "--output", str(tmp_path / "o"),
+                        "--dry-run"])
+    assert job.files == [f"https://data.commoncrawl.org/{line}"]
+    assert conf.s3.anonymous is False
+    emr = PipelineJob()
+    emr.load(["--conf", "emr.yaml", "--input", str(manifest), "--output", str(tmp_path / "o"), "--dry-run"])
+    assert emr.files == [f"s3://commoncrawl/{line}"]
 
 
 # -- checks before anything is printed ---------------------------------------------------------------------------
