@@ -3,13 +3,13 @@ job or a Dataproc Serverless batch — with the packaged environment, the code, 
 
     python -m jobs.submit spark-submit --master spark://host:7077 --conf defaults.yaml --input … --output /data/run
     python -m jobs.submit emr-step --cluster-id j-XXXX --artifacts s3://bucket/cc-refinery/ --conf emr.yaml \\
-        --input s3://commoncrawl/crawl-data/CC-MAIN-2024-22/wet.paths.gz --output s3://bucket/runs/2024-22/ > step.json
-    aws emr add-steps --cli-input-json file://step.json
+        --input s3://commoncrawl/crawl-data/CC-MAIN-2024-22/wet.paths.gz --output s3://bucket/runs/2024-22/ --aws-cli
 
 Nothing is submitted and Spark is not started: the conf and every ``--set`` are loaded and validated here first (a bad
 key exits 2 naming it), then one pure function per target builds the request (an argv list or the API request dict,
 tested against botocore's own service models and gcloud's documented flags) and it is printed. EMR targets print the
-API request as JSON — the shape ``aws … --cli-input-json`` and boto3 take — the others a shell command.
+API request as JSON (what boto3 takes, and ``aws emr-serverless start-job-run --cli-input-json``); ``emr-step
+--aws-cli`` prints the ``aws emr add-steps`` command instead. The others print a shell command.
 
 Artifacts are what ``make dist`` builds, uploaded under one prefix (``--artifacts``): ``env.tar.gz`` (the packaged
 Python environment, unpacked as ``./environment`` next to the driver and every executor), ``models.tar.gz``
@@ -201,6 +201,26 @@ def emr_step_request(
     }
 
 
+def aws_cli_add_steps_argv(request: dict[str, Any]) -> list[str]:
+    """``aws emr add-steps`` for an ``AddJobFlowSteps`` request.
+
+    ``add-steps`` is one of the AWS CLI's hand-written EMR commands: its ``--steps`` take the CLI's own step shape
+    (``Type``/``Jar``/``Args`` side by side, as in the command's documented examples), not the API's
+    ``HadoopJarStep``, and it has no ``--cli-input-json``.
+    """
+    steps = [
+        {
+            "Type": "CUSTOM_JAR",
+            "Name": step["Name"],
+            "ActionOnFailure": step["ActionOnFailure"],
+            "Jar": step["HadoopJarStep"]["Jar"],
+            "Args": step["HadoopJarStep"]["Args"],
+        }
+        for step in request["Steps"]
+    ]
+    return ["aws", "emr", "add-steps", "--cluster-id", request["JobFlowId"], "--steps", json.dumps(steps)]
+
+
 def emr_serverless_request(
     submission: Submission,
     application_id: str,
@@ -363,7 +383,8 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="target", required=True, metavar="TARGET")
     helps = {
         "spark-submit": "spark-submit command for a standalone, YARN or Kubernetes master",
-        "emr-step": "EMR on EC2 AddJobFlowSteps request (JSON for aws emr add-steps --cli-input-json)",
+        "emr-step": "EMR on EC2 AddJobFlowSteps request (JSON for boto3), or with --aws-cli the aws emr add-steps "
+        "command",
         "emr-serverless": "EMR Serverless StartJobRun request (JSON for aws emr-serverless start-job-run "
         "--cli-input-json)",
         "dataproc": "gcloud dataproc jobs submit pyspark command (Dataproc cluster)",
@@ -407,6 +428,8 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument("--cluster-id", required=True, help="EMR cluster id (j-…)")
             p.add_argument("--action-on-failure", default="CONTINUE",
                            choices=("CONTINUE", "CANCEL_AND_WAIT", "TERMINATE_CLUSTER", "TERMINATE_JOB_FLOW"))
+            p.add_argument("--aws-cli", action="store_true",
+                           help="print the aws emr add-steps command (its --steps JSON) instead of the API request")
         if target == "emr-serverless":
             p.add_argument("--application-id", required=True, help="EMR Serverless application id (Spark, emr-7.x)")
             p.add_argument("--role-arn", required=True, help="job runtime role ARN")
@@ -486,8 +509,10 @@ def build(args: argparse.Namespace) -> tuple[Any, str | None]:
     artifacts = Artifacts.under(args.artifacts, args.conf, env=not container, models=models)
     submission = Submission(job, artifacts, spark_conf, args.name)
     if target == "emr-step":
-        return (emr_step_request(submission, args.cluster_id, action_on_failure=args.action_on_failure),
-                "aws emr add-steps --cli-input-json file://step.json")
+        request = emr_step_request(submission, args.cluster_id, action_on_failure=args.action_on_failure)
+        if args.aws_cli:
+            return aws_cli_add_steps_argv(request), None
+        return request, "boto3.client('emr').add_job_flow_steps(**request), or rerun with --aws-cli"
     if target == "emr-serverless":
         if args.log_uri:
             _check_store(target, "--log-uri", args.log_uri)

@@ -109,7 +109,7 @@ def model_constraint_errors(value: Any, shape: Any, path: str = "") -> list[str]
 def validate_aws(service: str, operation: str, request: dict[str, Any]) -> None:
     """Validate ``request`` as the AWS CLI and boto3 would send it, against the service's own model."""
     model = botocore.session.get_session().get_service_model(service).operation_model(operation)
-    params = json.loads(json.dumps(request))  # what --cli-input-json reads back from the printed JSON
+    params = json.loads(json.dumps(request))  # what boto3 / --cli-input-json get back from the printed JSON
     botocore.handlers.generate_idempotent_uuid(params, model)  # the client fills idempotency tokens first
     validate_parameters(params, model.input_shape)
     assert model_constraint_errors(params, model.input_shape) == []
@@ -169,7 +169,23 @@ def test_emr_step_from_the_command_line(capsys: pytest.CaptureFixture[str]) -> N
     assert args[args.index("--archives") + 1] == "s3://bucket/cc/env.tar.gz#environment"
     assert "spark.executor.memory=8g" in args
     assert request["Steps"][0]["ActionOnFailure"] == "CANCEL_AND_WAIT"
-    assert "aws emr add-steps --cli-input-json" in out.err
+    assert "add_job_flow_steps(**request)" in out.err
+
+
+def test_emr_step_as_an_aws_cli_command(capsys: pytest.CaptureFixture[str]) -> None:
+    """--aws-cli: the same step in the CLI's own --steps shape (Type/Jar/Args; add-steps has no --cli-input-json)."""
+    common = ["emr-step", "--cluster-id", "j-1K48XXXXXXHCB", "--artifacts", "s3://bucket/cc/", "--no-models",
+              "--input", f"s3://commoncrawl/{CC_MANIFEST}", "--output", "s3://bucket/out/"]
+    assert submit.main(common) == 0
+    (api_step,) = json.loads(capsys.readouterr().out)["Steps"]
+    assert submit.main([*common, "--aws-cli"]) == 0
+    argv = shlex.split(capsys.readouterr().out)
+    assert argv[:5] == ["aws", "emr", "add-steps", "--cluster-id", "j-1K48XXXXXXHCB"]
+    assert argv[5] == "--steps" and len(argv) == 7
+    assert json.loads(argv[6]) == [{
+        "Type": "CUSTOM_JAR", "Name": "cc-refinery", "ActionOnFailure": "CONTINUE",
+        "Jar": "command-runner.jar", "Args": api_step["HadoopJarStep"]["Args"],
+    }]
 
 
 def test_models_json_of_make_dist_becomes_set_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
