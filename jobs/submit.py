@@ -498,6 +498,8 @@ def build(args: argparse.Namespace) -> tuple[Any, str | None]:
         if kubernetes and not args.image:
             raise ConfigError("--image: a Kubernetes master needs the docker/ image holding the environment")
         deploy_mode = args.deploy_mode or ("cluster" if kubernetes else "client")
+        if deploy_mode == "cluster" and args.master.startswith("spark://"):
+            raise ConfigError("--deploy-mode cluster: standalone masters run Python applications in client mode only")
         base = args.artifacts if args.artifacts.endswith("/") else args.artifacts + "/"
         artifacts = Artifacts(env=base + ENV_ARCHIVE, code=base + CODE_ZIP, entry=args.entry, conf=conf_path,
                               models=base + MODELS_ARCHIVE if models else None)

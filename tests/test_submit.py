@@ -369,6 +369,8 @@ def test_dataproc_conf_reads_manifest_lines_over_https(tmp_path: Path) -> None:
          "--input: give the inputs"),
         (["spark-submit", "--master", "k8s://https://127.0.0.1:6443", "--output", "/o", "--input", "x"],
          "--image: a Kubernetes master"),
+        (["spark-submit", "--master", "spark://127.0.0.1:7077", "--deploy-mode", "cluster", "--output", "/o",
+          "--input", "x"], "--deploy-mode cluster: standalone masters run Python applications in client mode only"),
         (["emr-step", "--cluster-id", "j-1", "--artifacts", "s3://b/", "--output", "s3://b/o", "--input", "x",
           "--stages", "ingest,tokenize"], "--stages: unknown stage(s) tokenize"),
         (["emr-step", "--cluster-id", "j-1", "--artifacts", "s3://b/", "--output", "s3://b/o", "--input", "x",
