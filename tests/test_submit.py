@@ -415,39 +415,77 @@ def test_kubernetes_submission_runs_from_the_image() -> None:
 # -- spark-submit, for real ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.spark
-def test_spark_submit_command_runs_the_pipeline_from_the_code_zip(tmp_path: Path) -> None:
-    """The printed command, run by spark-submit in local mode with the pipeline's --dry-run.
+PROBE_CONF = "submit_probe.yaml"
 
-    The conf it names exists only inside the code zip, and the entry point is a lone copy of jobs/pipeline.py in
-    another folder: the dry run succeeds only if spark-submit put the zip on the driver's path and the job found
-    its conf there, as on a cluster. Archives are not unpacked by a dry run (no SparkContext starts).
+
+@pytest.fixture
+def uploaded(tmp_path: Path) -> Path:
+    """An artifacts folder as make dist and the upload leave it, whose code zip alone holds ``submit_probe.yaml``.
+
+    A dry run that prints the probe's run name found its conf inside the zip: spark-submit put the zip on the
+    driver's path, as on a cluster. Archives stay packed (a dry run starts no SparkContext), so they are empty.
     """
-    spark_submit = Path(sys.executable).parent / "spark-submit"
-    if not spark_submit.exists():
-        pytest.skip("pyspark's spark-submit is not installed next to this interpreter")
-    upload, work = tmp_path / "upload", tmp_path / "work"
+    upload = tmp_path / "upload"
     upload.mkdir()
-    work.mkdir()
     code = upload / submit.CODE_ZIP
     shutil.copy(code_archive(), code)
     with zipfile.ZipFile(code, "a") as archive:
-        archive.writestr("conf/submit_probe.yaml", "extends: local.yaml\nrun:\n  name: submit-probe\n")
+        archive.writestr(f"conf/{PROBE_CONF}", "extends: local.yaml\nrun:\n  name: submit-probe\n")
     for name in (submit.ENV_ARCHIVE, submit.MODELS_ARCHIVE):
         with tarfile.open(upload / name, "w:gz"):
             pass
-    shutil.copy(REPO_ROOT / "jobs" / "pipeline.py", upload / submit.ENTRY_POINT)
-    wet = str(WET_FIXTURES / "derived_dolma_sample-0000.warc.wet.gz")
-    job = submit.PipelineArguments("submit_probe.yaml", (wet,), str(tmp_path / "out"), ("run.files_per_shard=3",))
-    artifacts = submit.Artifacts.under(str(upload), "submit_probe.yaml")
-    # local:// is how the image-based commands name their entry point: spark-submit must take it for Python too.
-    artifacts = submit.Artifacts(artifacts.env, artifacts.code, f"local://{artifacts.entry}", None, artifacts.models)
-    argv = submit.spark_submit_argv(submit.Submission(job, artifacts), "local[1]", spark_submit=str(spark_submit),
-                                    driver_python=sys.executable)
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYSPARK_GATEWAY_PORT")}
-    done = subprocess.run([*argv, "--dry-run"], cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    shutil.copy(REPO_ROOT / "jobs" / "pipeline.py", upload / submit.ENTRY_POINT)  # a lone copy, as uploaded
+    return upload
+
+
+def run_spark_submit(argv: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """``argv`` + the pipeline's ``--dry-run``, from a folder holding nothing of the project, without PYTHONPATH."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYSPARK_GATEWAY_PORT")}
+    cwd.mkdir(exist_ok=True)
+    return subprocess.run([*argv, "--dry-run"], cwd=cwd, env=environment | env, capture_output=True, text=True,
+                          timeout=300)
+
+
+def assert_probe_dry_run(done: subprocess.CompletedProcess[str], wet: str) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     assert "cc-refinery dry run" in done.stdout
     assert "inputs: 1 file(s)" in done.stdout and wet in done.stdout
     assert "name: submit-probe" in done.stdout  # the conf from the zip
     assert "files_per_shard: 3" in done.stdout  # the --set passed through
+
+
+def spark_submit_executable() -> Path:
+    found = Path(sys.executable).parent / "spark-submit"
+    if not found.exists():
+        pytest.fail("pyspark's spark-submit is not next to this interpreter (pip install pyspark)")
+    return found
+
+
+def probe_job(tmp_path: Path) -> submit.PipelineArguments:
+    wet = str(WET_FIXTURES / "derived_dolma_sample-0000.warc.wet.gz")
+    return submit.PipelineArguments(PROBE_CONF, (wet,), str(tmp_path / "out"), ("run.files_per_shard=3",))
+
+
+@pytest.mark.spark
+def test_spark_submit_command_runs_the_pipeline_from_the_code_zip(uploaded: Path, tmp_path: Path) -> None:
+    """The printed spark-submit command, run for real in local mode with the pipeline's --dry-run."""
+    job = probe_job(tmp_path)
+    artifacts = submit.Artifacts.under(str(uploaded), PROBE_CONF)
+    # local:// is how the image-based commands name their entry point: spark-submit must take it for Python too.
+    artifacts = submit.Artifacts(artifacts.env, artifacts.code, f"local://{artifacts.entry}", None, artifacts.models)
+    argv = submit.spark_submit_argv(submit.Submission(job, artifacts), "local[1]",
+                                    spark_submit=str(spark_submit_executable()), driver_python=sys.executable)
+    assert_probe_dry_run(run_spark_submit(argv, tmp_path / "work"), job.inputs[0])
+
+
+@pytest.mark.spark
+def test_emr_serverless_parameters_are_taken_by_spark_submit(uploaded: Path, tmp_path: Path) -> None:
+    """EMR Serverless hands sparkSubmitParameters to spark-submit: run them (code as spark.submit.pyFiles, not
+    --py-files) in local mode; the driver's interpreter is set the way driverEnv sets it there."""
+    request = submit.emr_serverless_request(
+        submit.Submission(probe_job(tmp_path), submit.Artifacts.under(str(uploaded), PROBE_CONF)), "00f", ROLE)
+    driver = request["jobDriver"]["sparkSubmit"]
+    argv = [str(spark_submit_executable()), "--master", "local[1]", *shlex.split(driver["sparkSubmitParameters"]),
+            driver["entryPoint"], *driver["entryPointArguments"]]
+    done = run_spark_submit(argv, tmp_path / "work", PYSPARK_DRIVER_PYTHON=sys.executable)
+    assert_probe_dry_run(done, driver["entryPointArguments"][3])
