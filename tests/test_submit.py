@@ -75,11 +75,13 @@ def parse_pipeline_args(argv: list[str]) -> Any:
 # -- constraints botocore's validator leaves to the server ---------------------------------------------------------
 
 
-def _compiles(pattern: str) -> re.Pattern[str] | None:
-    try:
-        return re.compile(pattern, re.DOTALL)
-    except re.error:  # EMR's XmlString patterns use surrogate-pair ranges Python's re cannot express
-        return None
+# EMR's XmlString pattern names the characters above U+FFFF as a UTF-16 surrogate-pair range, which Python's re
+# reads as a reversed range: written as the code point range it means.
+_SURROGATE_PAIR_RANGE = r"\uD800\uDC00-\uDBFF\uDFFF"
+
+
+def _compiles(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern.replace(_SURROGATE_PAIR_RANGE, r"\U00010000-\U0010FFFF"), re.DOTALL)
 
 
 def model_constraint_errors(value: Any, shape: Any, path: str = "") -> list[str]:
@@ -89,8 +91,7 @@ def model_constraint_errors(value: Any, shape: Any, path: str = "") -> list[str]
     if shape.type_name == "string":
         if "max" in meta and len(value) > meta["max"]:
             errors.append(f"{path}: {len(value)} characters > max {meta['max']}")
-        pattern = _compiles(meta["pattern"]) if "pattern" in meta else None
-        if pattern is not None and not pattern.fullmatch(value):
+        if "pattern" in meta and not _compiles(meta["pattern"]).fullmatch(value):
             errors.append(f"{path}: {value!r} does not match {meta['pattern']}")
     elif shape.type_name == "list":
         if "max" in meta and len(value) > meta["max"]:
@@ -129,6 +130,10 @@ def test_aws_validator_rejects_what_the_model_forbids() -> None:
     run["jobDriver"]["sparkSubmit"]["entryPoint"] = "s3://b/" + "x" * 5000
     with pytest.raises(AssertionError, match="max 4096"):
         validate_aws("emr-serverless", "StartJobRun", run)
+    step = submit.emr_step_request(submission(), "j-2AXXXXXXGAPLF")
+    step["Steps"][0]["HadoopJarStep"]["Args"].append("bell\x07")  # outside EMR's XmlString characters
+    with pytest.raises(AssertionError, match=r"HadoopJarStep\.Args\[\d+\]: 'bell.* does not match"):
+        validate_aws("emr", "AddJobFlowSteps", step)
 
 
 # -- EMR on EC2 ------------------------------------------------------------------------------------------------------
