@@ -167,7 +167,8 @@ def test_bad_http_inputs_fail_before_spark_naming_the_url(serve: Any) -> None:
         resolve_inputs([server.url("cc/")], settings, "")
     assert resolve_inputs([server.url(f"cc/{DOLMA}")], settings, "") == [server.url(f"cc/{DOLMA}")]
     started = time.time()
-    with pytest.raises(InputError, match=r"input 'http://127\.0\.0\.1:9/x\.wet\.gz'.*Connection refused"):
+    refused = r"input 'http://127\.0\.0\.1:9/x\.wet\.gz'.*Connection refused.*after 1 attempt\(s\)"
+    with pytest.raises(InputError, match=refused):
         resolve_inputs(["http://127.0.0.1:9/x.wet.gz"], SourceSettings(http=fast(attempts=8)), "")
     assert time.time() - started < 5  # an unreachable host is not retried on the driver
 
