@@ -56,7 +56,8 @@ class PipelineJob(Job):
             default=[],
             metavar="PATH",
             help="WET inputs (several per flag, flag repeatable): local paths, directories, globs, s3://bucket/key "
-            "or prefix, or a CC wet.paths.gz manifest; Parquet documents of an earlier run when "
+            "or prefix, http(s):// URLs, Hadoop filesystem URLs (gs://, hdfs://, abfs://, s3a://, file://), or a CC "
+            "wet.paths.gz manifest; Parquet documents of an earlier run when "
             "input.format=parquet or ingest is not among --stages. Default: conf input.paths",
         )
         parser.add_argument("--output", required=True, help="output folder (local, or s3:// / gs:// on a cluster)")
