@@ -61,10 +61,9 @@ def read_negatives(spark: Any, paths: list[str], input_format: str, lang: str | 
     from pyspark.sql import functions as F
 
     if input_format == "wet":
-        from jobs.stages.ingest import read_wet_files, s3_settings
-        from udfs.sources import resolve_inputs
+        from jobs.stages.ingest import read_wet_files, resolve_wet_inputs
 
-        frame, _ = read_wet_files(spark, resolve_inputs(paths, s3_settings(conf), conf.input.manifest_base), conf)
+        frame, _ = read_wet_files(spark, resolve_wet_inputs(paths, conf), conf)
         return frame.where(F.col("reason").isNull()).select("text")
     frame = spark.read.parquet(*paths)
     if "text" not in frame.columns:

@@ -39,6 +39,7 @@ class FaultyHttpServer:
         self.plans = {path: list(actions) for path, actions in (plans or {}).items()}
         self.defaults = dict(defaults or {})
         self.requests: list[Request] = []
+        self.client_headers: set[tuple[str, str]] = set()  # (User-Agent, Accept-Encoding) of every GET
         self._lock = threading.Lock()
         self._server = _QuietServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
@@ -97,6 +98,7 @@ def _handler(owner: FaultyHttpServer) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             path = unquote(urlsplit(self.path).path)
             byte_range = self.headers.get("Range")
+            owner.client_headers.add((self.headers.get("User-Agent", ""), self.headers.get("Accept-Encoding", "")))
             action = owner.next_action(path, byte_range)
             if action == "503":
                 self._reply(503, b"Slow Down", {"Content-Type": "text/plain"})

@@ -111,6 +111,8 @@ def test_records_over_http_equal_the_local_files_under_faults(serve: Any) -> Non
     faulty = {DOLMA: 3, "harwell_fragment3.wet.gz": 1, "derived_dolma_sample-0001.warc.wet.gz": 1}
     assert retries == {name: faulty.get(name, 0) for name in names}
     assert server.faults() == 5
+    # Every GET, ranged or not, names the client and asks for the bytes as stored (no gzip Content-Encoding).
+    assert server.client_headers == {("cc-refinery", "identity")}
     # Through the WET reader too, a broken body resumed where it broke (again after the 429 on that ranged GET).
     assert [r.range for r in server.requests_for(f"/cc/{DOLMA}")] == [None, None, "bytes=70000-", "bytes=70000-"]
     assert [r.range for r in server.requests_for("/cc/harwell_fragment3.wet.gz")] == [None, "bytes=700-"]

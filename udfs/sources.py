@@ -472,12 +472,11 @@ def _discard(response: Any) -> None:
 def http_get(url: str, settings: HttpSettings, start: int = 0, end: int | None = None, *,
              fail_fast: bool = False) -> Any:  # fmt: skip
     """One GET from byte ``start`` (to ``end``, inclusive); the streaming urllib3 response, or HttpStatusError."""
-    headers = {}
+    pool = http_pool(settings, fail_fast=fail_fast)
+    headers = dict(pool.headers)  # headers given to request() replace the pool's, not add to them
     if start or end is not None:
         headers["Range"] = f"bytes={start}-{'' if end is None else end}"
-    response = http_pool(settings, fail_fast=fail_fast).request(
-        "GET", url, headers=headers, preload_content=False, decode_content=False, redirect=True
-    )
+    response = pool.request("GET", url, headers=headers, preload_content=False, decode_content=False, redirect=True)
     if response.status not in (200, 206):
         retry_after = retry_after_seconds(response.headers.get("Retry-After"))
         reason = response.reason or ""
