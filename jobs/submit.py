@@ -31,7 +31,7 @@ from typing import Any
 if __package__ in (None, ""):  # python jobs/submit.py: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from jobs.base import EXIT_BAD_INPUT, find_conf
+from jobs.base import EXIT_BAD_INPUT, REPO_ROOT, find_conf
 from udfs.config import STAGES, load_config
 from udfs.errors import ConfigError
 
@@ -93,7 +93,7 @@ class Artifacts:
     """Where the cluster finds the environment, the models, the code, the entry point and the conf."""
 
     env: str | None
-    code: str
+    code: str | None
     entry: str
     conf: str | None
     models: str | None = None
@@ -167,7 +167,8 @@ def spark_submit_argv(
         artifacts = submission.artifacts
         if artifacts.archives():
             argv += ["--archives", ",".join(artifacts.archives())]
-        argv += ["--py-files", artifacts.code]
+        if artifacts.code:
+            argv += ["--py-files", artifacts.code]
         if artifacts.conf:
             argv += ["--files", artifacts.conf]
         settings.update(submission.python_settings(yarn_cluster=master == "yarn" and deploy_mode == "cluster"))
@@ -238,7 +239,8 @@ def emr_serverless_request(
     settings: dict[str, str] = {}
     if artifacts.archives():
         settings["spark.archives"] = ",".join(artifacts.archives())
-    settings["spark.submit.pyFiles"] = artifacts.code
+    if artifacts.code:
+        settings["spark.submit.pyFiles"] = artifacts.code
     if artifacts.conf:
         settings["spark.files"] = artifacts.conf
     if artifacts.env:
@@ -282,7 +284,7 @@ def gcloud_properties(settings: dict[str, str]) -> str:
 
 def _dataproc_file_flags(submission: Submission) -> list[str]:
     artifacts = submission.artifacts
-    flags = [f"--py-files={artifacts.code}"]
+    flags = [f"--py-files={artifacts.code}"] if artifacts.code else []
     if artifacts.conf:
         flags.append(f"--files={artifacts.conf}")
     if artifacts.archives():
@@ -501,8 +503,11 @@ def build(args: argparse.Namespace) -> tuple[Any, str | None]:
         if deploy_mode == "cluster" and args.master.startswith("spark://"):
             raise ConfigError("--deploy-mode cluster: standalone masters run Python applications in client mode only")
         base = args.artifacts if args.artifacts.endswith("/") else args.artifacts + "/"
-        artifacts = Artifacts(env=base + ENV_ARCHIVE, code=base + CODE_ZIP, entry=args.entry, conf=conf_path,
-                              models=base + MODELS_ARCHIVE if models else None)
+        # An entry point inside this checkout imports the code from disk, and the job then zips and ships that code
+        # itself (Job.session) as cc_refinery.zip: a --py-files of the same name would be refused by Spark.
+        code_on_disk = Path(args.entry).resolve().parent == (REPO_ROOT / "jobs").resolve()
+        artifacts = Artifacts(env=base + ENV_ARCHIVE, code=None if code_on_disk else base + CODE_ZIP,
+                              entry=args.entry, conf=conf_path, models=base + MODELS_ARCHIVE if models else None)
         submission = Submission(job, artifacts, spark_conf, args.name)
         argv = spark_submit_argv(submission, args.master, spark_submit=args.spark_submit,
                                  driver_python=args.driver_python, deploy_mode=deploy_mode, image=args.image)

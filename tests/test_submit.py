@@ -408,6 +408,19 @@ def test_image_based_submissions_take_no_model_overrides(tmp_path: Path, capsys:
     assert "langid.model_path=models/lid.176.ftz" in printed
 
 
+def test_code_zip_is_shipped_only_with_an_entry_point_outside_the_checkout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The checkout's jobs/pipeline.py imports code from disk and the job ships it as cc_refinery.zip itself; a
+    second file of that name from --py-files makes Spark refuse the run (found by the standalone-cluster test)."""
+    common = ["spark-submit", "--master", "spark://127.0.0.1:7077", "--input", "x", "--output", "/o", "--no-models"]
+    assert submit.main([*common, "--entry", str(REPO_ROOT / "jobs" / "pipeline.py")]) == 0
+    assert "--py-files" not in shlex.split(capsys.readouterr().out)
+    assert submit.main([*common, "--entry", str(tmp_path / "pipeline.py"), "--artifacts", "/srv/dist"]) == 0
+    printed = shlex.split(capsys.readouterr().out)
+    assert printed[printed.index("--py-files") + 1] == "/srv/dist/cc_refinery.zip"
+
+
 def test_kubernetes_submission_runs_from_the_image() -> None:
     argv = submit.spark_submit_argv(submission("defaults.yaml"), "k8s://https://10.0.0.1:6443",
                                     deploy_mode="cluster", image="registry/cc-refinery:1")
@@ -494,3 +507,45 @@ def test_emr_serverless_parameters_are_taken_by_spark_submit(uploaded: Path, tmp
             driver["entryPoint"], *driver["entryPointArguments"]]
     done = run_spark_submit(argv, tmp_path / "work", PYSPARK_DRIVER_PYTHON=sys.executable)
     assert_probe_dry_run(done, driver["entryPointArguments"][3])
+
+
+# -- the printed spark-submit command, on a standalone cluster ------------------------------------------------------
+
+ZH_SAMPLE = WET_FIXTURES.parent / "wet_zh" / "cc_refinery_zh_pages.warc.wet.gz"
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
+def test_printed_command_runs_the_pipeline_on_a_standalone_cluster(
+    spark_cluster: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """make dist's files (scripts/dist.py, environment cached in .cache/dist), then the command jobs.submit prints,
+    run as printed: executors unpack env.tar.gz and models.tar.gz, the models.json overrides point langid at
+    ./models/. The Chinese sample's outcome is the one tests/test_pipeline_e2e.py pins for local mode."""
+    from tests.services import SparkCluster
+
+    dist_dir = tmp_path / "dist"
+    system_python = f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"
+    python = system_python if Path(system_python).exists() else sys._base_executable  # type: ignore[attr-defined]
+    built = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "dist.py"), "--out", str(dist_dir),
+                            "--python", python], capture_output=True, text=True, timeout=1500)
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-3000:]
+    spark_home = SparkCluster.spark_home()
+    output = tmp_path / "out"
+    assert submit.main([
+        "spark-submit", "--master", spark_cluster.master_url, "--artifacts", str(dist_dir),
+        "--models-json", str(dist_dir / "models.json"),
+        "--spark-submit", str(Path(spark_home) / "bin" / "spark-submit"),
+        "--conf", "defaults.yaml", "--input", str(ZH_SAMPLE), "--output", str(output),
+        "--spark-conf", "spark.executor.memory=1g", "--spark-conf", "spark.cores.max=2",
+        "--spark-conf", "spark.sql.shuffle.partitions=4",
+    ]) == 0
+    command = shlex.split(capsys.readouterr().out)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON", "PYTHONPATH")}
+    env |= {"SPARK_HOME": spark_home, "SPARK_LOCAL_IP": "127.0.0.1"}
+    done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-4000:]
+    manifest = json.loads((output / "_manifest.json").read_text())
+    totals = manifest["totals"]
+    assert (totals["records_read"], totals["kept"], totals["rejected"], totals["invariant_ok"]) == (5, 3, 2, True)
+    assert manifest["conf"]["langid"]["model_path"] == "models/lid.176.ftz"
