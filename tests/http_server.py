@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import re
 import socket
+import ssl
 import struct
+import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -32,9 +34,22 @@ class Request(NamedTuple):
     action: str
 
 
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A throw-away certificate for 127.0.0.1 (openssl CLI), valid one day: (certificate, key)."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
 class FaultyHttpServer:
+    """See the module docstring. With ``tls=(certificate, key)`` it serves HTTPS."""
+
     def __init__(self, root: Path, plans: dict[str, list[str]] | None = None,
-                 defaults: dict[str, str] | None = None) -> None:  # fmt: skip
+                 defaults: dict[str, str] | None = None, tls: tuple[Path, Path] | None = None) -> None:  # fmt: skip
         self.root = root.resolve()
         self.plans = {path: list(actions) for path, actions in (plans or {}).items()}
         self.defaults = dict(defaults or {})
@@ -43,7 +58,12 @@ class FaultyHttpServer:
         self._lock = threading.Lock()
         self._server = _QuietServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}/"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        scheme = "https" if tls is not None else "http"
+        self.base_url = f"{scheme}://127.0.0.1:{self._server.server_address[1]}/"
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
         self._thread.start()
 
@@ -133,6 +153,8 @@ def _handler(owner: FaultyHttpServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(body[: int(action.split(":", 1)[1])])
             if action.startswith("reset:"):  # SO_LINGER 0: the close sends a TCP reset
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            elif isinstance(self.connection, ssl.SSLSocket):  # TLS: close_notify, then the end of the stream
+                self.connection.unwrap().shutdown(socket.SHUT_WR)
             else:  # the bytes written arrive, then the end of the stream, short of Content-Length
                 self.connection.shutdown(socket.SHUT_WR)
             self.connection.close()

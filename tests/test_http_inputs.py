@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import SAMPLE_WET_FILES, WET_FIXTURES
-from tests.http_server import FaultyHttpServer, Request
+from tests.http_server import FaultyHttpServer, Request, self_signed_certificate
 from udfs.errors import InputError
 from udfs.ingest import read_file_rows
-from udfs.sources import HttpSettings, RetryingHttpStream, SourceSettings, resolve_inputs
+from udfs.sources import HttpSettings, RetryingHttpStream, SourceSettings, resolve_inputs, retry_after_seconds
 from udfs.warc import ReaderLimits, read_wet
 
 DOLMA = "derived_dolma_sample-0000.warc.wet.gz"  # 22 records, 88,391 bytes gzip
@@ -141,6 +141,33 @@ def test_a_url_failing_for_good_is_reported_failed_not_corrupt(serve: Any) -> No
     missing = file_row(server.url("cc/no-such.warc.wet.gz"))
     assert missing["file_status"] == "failed" and "HTTP 404" in missing["file_error"]
     assert missing["file_attempts"] == 1  # a 404 is not retried
+
+
+def test_https_with_faults(server_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same retries and ranged resume over TLS, with a certificate the client trusts through SSL_CERT_FILE."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a test certificate")
+    cert, key = self_signed_certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # read when the client's TLS context is made
+    path = f"/cc/{DOLMA}"
+    server = FaultyHttpServer(server_root, {path: ["503", "drop:40000"]}, tls=(cert, key))
+    try:
+        assert server.base_url.startswith("https://127.0.0.1:")
+        settings = HttpSettings(max_attempts=4, backoff_base_seconds=0.01, user_agent="cc-refinery-tls-test")
+        stream = RetryingHttpStream(server.url(path), settings, seed=3)  # its own pool: made after SSL_CERT_FILE
+        with open(WET_FIXTURES / DOLMA, "rb") as handle:
+            assert records(stream, DOLMA) == records(handle, DOLMA)
+        assert [r.range for r in server.requests_for(path)] == [None, None, "bytes=40000-"]
+        assert stream.retries == 2
+    finally:
+        server.stop()
+
+
+def test_retry_after_as_seconds_or_http_date() -> None:
+    assert retry_after_seconds("7") == 7.0
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:30 GMT", now=1445412480.0) == 30.0
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412510.0) == 0.0  # in the past: no wait
+    assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
 
 
 def test_manifest_over_http_resolves_against_the_base_with_retries(serve: Any, server_root: Path) -> None:
