@@ -264,31 +264,38 @@ _CLIENTS: dict[tuple[Any, ...], Any] = {}
 _CLIENT_LOCK = threading.Lock()
 
 
-def s3_client(settings: S3Settings, *, fail_fast: bool = False) -> Any:
-    """One boto3 client per process and settings (clients are thread-safe; creating one costs ~50 ms)."""
-    key = ("s3", settings, fail_fast)
+def _cached_client(key: tuple[Any, ...], make: Callable[[], T]) -> T:
+    """One client per process and key, made once even when several threads ask at the same time."""
     client = _CLIENTS.get(key)
     if client is None:
         with _CLIENT_LOCK:
             client = _CLIENTS.get(key)
             if client is None:
-                import boto3
-                from botocore import UNSIGNED
-                from botocore.config import Config
-
-                config = Config(
-                    connect_timeout=2 if fail_fast else settings.connect_timeout_seconds,
-                    read_timeout=settings.read_timeout_seconds,
-                    # Our own loop retries with backoff and resumes bodies; botocore's retries would hide the count.
-                    retries={"total_max_attempts": 1},
-                    signature_version=UNSIGNED if settings.anonymous else None,
-                    s3={"addressing_style": "path"} if settings.endpoint_url else None,
-                )
-                client = boto3.session.Session().client(
-                    "s3", endpoint_url=settings.endpoint_url, region_name=settings.region or "us-east-1", config=config
-                )
-                _CLIENTS[key] = client
+                client = _CLIENTS[key] = make()
     return client
+
+
+def s3_client(settings: S3Settings, *, fail_fast: bool = False) -> Any:
+    """One boto3 client per process and settings (clients are thread-safe; creating one costs ~50 ms)."""
+
+    def make() -> Any:
+        import boto3
+        from botocore import UNSIGNED
+        from botocore.config import Config
+
+        config = Config(
+            connect_timeout=2 if fail_fast else settings.connect_timeout_seconds,
+            read_timeout=settings.read_timeout_seconds,
+            # Our own loop retries with backoff and resumes bodies; botocore's retries would hide the count.
+            retries={"total_max_attempts": 1},
+            signature_version=UNSIGNED if settings.anonymous else None,
+            s3={"addressing_style": "path"} if settings.endpoint_url else None,
+        )
+        return boto3.session.Session().client(
+            "s3", endpoint_url=settings.endpoint_url, region_name=settings.region or "us-east-1", config=config
+        )
+
+    return _cached_client(("s3", settings, fail_fast), make)
 
 
 _TRANSIENT_CODES = {
@@ -428,26 +435,19 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
 
 def http_pool(settings: HttpSettings, *, fail_fast: bool = False) -> Any:
     """One urllib3 pool manager per process and settings (thread-safe, keeps connections alive)."""
-    key = ("http", settings, fail_fast)
-    pool = _CLIENTS.get(key)
-    if pool is None:
-        with _CLIENT_LOCK:
-            pool = _CLIENTS.get(key)
-            if pool is None:
-                import urllib3
 
-                pool = urllib3.PoolManager(
-                    timeout=urllib3.Timeout(
-                        connect=min(2.0, settings.connect_timeout_seconds) if fail_fast
-                        else settings.connect_timeout_seconds,
-                        read=settings.read_timeout_seconds,
-                    ),
-                    retries=False,  # our loop retries, counts and resumes
-                    # The bytes as stored: a .gz must not be un-gzipped by a Content-Encoding on the way.
-                    headers={"User-Agent": settings.user_agent, "Accept-Encoding": "identity"},
-                )
-                _CLIENTS[key] = pool
-    return pool
+    def make() -> Any:
+        import urllib3
+
+        connect = min(2.0, settings.connect_timeout_seconds) if fail_fast else settings.connect_timeout_seconds
+        return urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=connect, read=settings.read_timeout_seconds),
+            retries=False,  # our loop retries, counts and resumes
+            # The bytes as stored: a .gz must not be un-gzipped by a Content-Encoding on the way.
+            headers={"User-Agent": settings.user_agent, "Accept-Encoding": "identity"},
+        )
+
+    return _cached_client(("http", settings, fail_fast), make)
 
 
 def _content_range(value: str | None) -> tuple[int, int | None]:
