@@ -144,19 +144,27 @@ def _versions(python: Path, dists: Sequence[str]) -> dict[str, str | None]:
 _MAX_RSS = re.compile(r"Maximum resident set size \(kbytes\):\s*(\d+)")
 
 
-def session_processes(session: int, page_size: int) -> Iterator[tuple[int, int]]:
-    """(pid, RSS bytes) of every live process of one session, from /proc (Linux)."""
+def session_process_stats(session: int, page_size: int) -> Iterator[tuple[int, int, float]]:
+    """(pid, RSS bytes, CPU seconds so far) of every live process of one session, from /proc (Linux)."""
+    ticks = os.sysconf("SC_CLK_TCK")
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
             with open(f"/proc/{entry.name}/stat", "rb") as handle:
-                # Fields after the parenthesised command name (which may hold spaces): state is field 3.
+                # Fields after the parenthesised command name (which may hold spaces): index i is field i + 3.
                 fields = handle.read().rsplit(b")", 1)[1].split()
         except OSError:
             continue  # the process ended between listing and reading
         if int(fields[3]) == session:  # field 6: session id
-            yield int(entry.name), int(fields[21]) * page_size  # field 24: rss in pages
+            cpu = (int(fields[11]) + int(fields[12])) / ticks  # fields 14, 15: utime, stime
+            yield int(entry.name), int(fields[21]) * page_size, cpu  # field 24: rss in pages
+
+
+def session_processes(session: int, page_size: int) -> Iterator[tuple[int, int]]:
+    """(pid, RSS bytes) of every live process of one session, from /proc (Linux)."""
+    for pid, rss, _ in session_process_stats(session, page_size):
+        yield pid, rss
 
 
 class TreeRssSampler(threading.Thread):

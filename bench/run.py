@@ -46,22 +46,29 @@ class ProcessTreeMemory(threading.Thread):
         super().__init__(daemon=True)
         self.session, self.interval = session, interval
         self.jvm_peak = self.worker_peak = self.workers_sum_peak = 0
+        # Last CPU seconds seen per process (a process's final fraction of a sampling interval is missed).
+        self.cpu: dict[int, tuple[str, float]] = {}
         self._stop_event = threading.Event()
 
     def sample(self) -> None:
-        from bench.peers import session_processes
+        from bench.peers import session_process_stats
 
         workers_sum = 0
-        for pid, rss in session_processes(self.session, PAGE):
+        for pid, rss, cpu in session_process_stats(self.session, PAGE):
             try:
                 command = Path(f"/proc/{pid}/cmdline").read_bytes()
             except OSError:
                 continue
-            if b"java" in command.split(b"\0")[0]:
+            if pid == self.session:
+                kind = "driver"  # the pipeline's own Python process leads the session
+            elif b"java" in command.split(b"\0")[0]:
                 self.jvm_peak = max(self.jvm_peak, rss)
-            elif b"pyspark.daemon" in command or b"pyspark/daemon" in command or b"pyspark.worker" in command:
+                kind = "jvm"
+            else:  # pyspark.daemon and the workers it forks
                 workers_sum += rss
                 self.worker_peak = max(self.worker_peak, rss)
+                kind = "python_workers"
+            self.cpu[pid] = (kind, cpu)
         self.workers_sum_peak = max(self.workers_sum_peak, workers_sum)
 
     def run(self) -> None:
@@ -72,8 +79,12 @@ class ProcessTreeMemory(threading.Thread):
     def stop(self) -> dict[str, float]:
         self._stop_event.set()
         self.join()
+        cpu = {kind: 0.0 for kind in ("jvm", "python_workers", "driver")}
+        for kind, seconds in self.cpu.values():
+            cpu[kind] += seconds
         return {"jvm_peak_mb": round(self.jvm_peak / 2**20), "python_worker_peak_mb": round(self.worker_peak / 2**20),
-                "python_workers_sum_peak_mb": round(self.workers_sum_peak / 2**20)}
+                "python_workers_sum_peak_mb": round(self.workers_sum_peak / 2**20),
+                "cpu_seconds": {kind: round(seconds, 1) for kind, seconds in cpu.items()}}
 
 
 def corpus(mb: float, files: int) -> tuple[Path, float]:
@@ -88,11 +99,12 @@ def corpus(mb: float, files: int) -> tuple[Path, float]:
     return folder, float(json.loads(summary_file.read_text())["text_mb"])
 
 
-def pipeline_run(repo: Path, inputs: Path, cores: int, label: str, sharded: bool = True) -> dict[str, Any]:
-    """One run of the pipeline CLI (local mode) in its own session: wall seconds, manifest phases, memory."""
+def pipeline_run(repo: Path, inputs: Path, cores: int, label: str, sharded: bool = True,
+                 conf: str = "local.yaml") -> dict[str, Any]:
+    """One run of the pipeline CLI (local mode) in its own session: wall seconds, manifest phases, memory, CPU."""
     output = CACHE / "out" / label
-    args = [sys.executable, "-m", "jobs.pipeline", "--conf", "local.yaml", "--input", str(inputs),
-            "--output", str(output), "--set", "output.mode=overwrite", "--set", f"spark.master=local[{cores}]"]
+    args = [sys.executable, "-m", "jobs.pipeline", "--conf", conf, "--input", str(inputs), "--output", str(output),
+            "--set", "output.mode=overwrite", "--set", f"spark.master=local[{cores}]"]
     if sharded:
         args += ["--set", f"run.concurrent_shards={cores}"]
     # PYTHONPATH: the Python workers must import the code of ``repo`` (a baseline worktree), not the installed one.
@@ -127,6 +139,9 @@ def median_runs(repeats: int, run: Any) -> dict[str, Any]:
     out["phase_seconds"] = {p: statistics.median(r["phase_seconds"].get(p, 0.0) for r in runs) for p in sorted(phases)}
     for key in ("jvm_peak_mb", "python_worker_peak_mb", "python_workers_sum_peak_mb"):
         out[key] = max(r[key] for r in runs)
+    out["cpu_seconds"] = {kind: statistics.median(r["cpu_seconds"][kind] for r in runs)
+                          for kind in runs[0]["cpu_seconds"]}
+    out["cpu_total"] = statistics.median(sum(r["cpu_seconds"].values()) for r in runs)
     return out
 
 
@@ -165,6 +180,15 @@ def table(results: dict[str, Any]) -> str:
     row("CPU-hours per TB", "cpu_h_per_tb", "{:,.0f}")
     row("fixed cost of a run (s)", "fixed_seconds", "{:.1f}")
     row("local[2] speed-up over local[1] (2× input)", "speedup_local2", "{:.2f}")
+    row("marginal MB per CPU-second (all processes)", "marginal_mb_per_cpu_s")
+    row("CPU-hours per TB, from CPU seconds", "cpu_h_per_tb_from_cpu", "{:,.0f}")
+    row("fixed CPU-seconds of a run", "fixed_cpu_seconds", "{:.1f}")
+    row("cores busy in the local[1] run (CPU s / wall s)", "cores_busy_local1", "{:.2f}")
+    for size in ("1x", "2x"):
+        cpu = ours.get(f"cpu_{size}")
+        if cpu:
+            lines.append(f"| CPU seconds at {size}: JVM / Python workers / driver | "
+                         f"{cpu['jvm']} / {cpu['python_workers']} / {cpu['driver']} | – |")
     four = ours.get("raw", {}).get("4x")
     if four:
         rate = marginal(results["mb1"], results["mb4"], ours["t1"], four["seconds"], 2)
@@ -194,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-repeats", type=int, default=None, help="repeats for the baseline (default: same)")
     parser.add_argument("--peers", action="store_true", help="also run bench/peers.py on the 1× files")
     parser.add_argument("--memory-4x", action="store_true", help="one extra run at 4× for the memory row")
+    parser.add_argument("--conf", default="local.yaml", help="the pipeline's --conf for every run of ours")
     parser.add_argument("--table", metavar="JSON", help="only re-render the Markdown table of a results file")
     args = parser.parse_args(argv)
     if args.table:
@@ -209,10 +234,14 @@ def main(argv: list[str] | None = None) -> int:
                                "mb1": mb1, "mb2": mb2, "files": args.files, "repeats": args.repeats}
 
     def measure(repo: Path, tag: str, sharded: bool, repeats: int) -> dict[str, Any]:
-        r1 = median_runs(repeats, lambda i: pipeline_run(repo, one, 2, f"{tag}-1x-{i}", sharded))
-        r2 = median_runs(repeats, lambda i: pipeline_run(repo, two, 2, f"{tag}-2x-{i}", sharded))
-        r2_single = median_runs(repeats, lambda i: pipeline_run(repo, two, 1, f"{tag}-2x-local1-{i}", sharded))
+        r1 = median_runs(repeats, lambda i: pipeline_run(repo, one, 2, f"{tag}-1x-{i}", sharded, args.conf))
+        r2 = median_runs(repeats, lambda i: pipeline_run(repo, two, 2, f"{tag}-2x-{i}", sharded, args.conf))
+        r2_single = median_runs(repeats, lambda i: pipeline_run(repo, two, 1, f"{tag}-2x-local1-{i}", sharded,
+                                                                args.conf))
         rate = marginal(mb1, mb2, r1["seconds"], r2["seconds"], 2)
+        # The same from CPU seconds (all processes of the run: driver, JVM, Python workers): what a run costs on
+        # any number of cores, and unaffected by other load on the machine, which wall seconds are not.
+        cpu_rate = marginal(mb1, mb2, r1["cpu_total"], r2["cpu_total"], 1)
         out = {
             "t1": r1["seconds"], "t2": r2["seconds"], "t2_local1": r2_single["seconds"],
             "ratio_2x": round(r2["seconds"] / r1["seconds"], 3),
@@ -220,6 +249,13 @@ def main(argv: list[str] | None = None) -> int:
             "cpu_h_per_tb": round(1e6 / rate / 3600) if rate else None,
             "fixed_seconds": round(r1["seconds"] - mb1 / (rate * 2), 1) if rate else None,
             "speedup_local2": round(r2_single["seconds"] / r2["seconds"], 3),
+            "cpu_1x": r1["cpu_seconds"], "cpu_2x": r2["cpu_seconds"],
+            "marginal_mb_per_cpu_s": cpu_rate,
+            "cpu_h_per_tb_from_cpu": round(1e6 / cpu_rate / 3600) if cpu_rate else None,
+            "fixed_cpu_seconds": round(r1["cpu_total"] - mb1 / cpu_rate, 1) if cpu_rate else None,
+            # Cores busy in the local[1] run: above 1, the JVM (Parquet, Arrow) works beside the one Python task,
+            # which caps what a second task slot can add.
+            "cores_busy_local1": round(r2_single["cpu_total"] / r2_single["seconds"], 2),
             "marginal_by_phase": {
                 phase: marginal(mb1, mb2, r1["phase_seconds"].get(phase, 0), r2["phase_seconds"].get(phase, 0), 2)
                 for phase in r2["phase_seconds"]
@@ -233,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     results["ours"] = measure(REPO, "ours", True, args.repeats)
     if args.memory_4x:
         four, results["mb4"] = corpus(4 * args.mb, 4 * args.files)
-        r4 = pipeline_run(REPO, four, 2, "ours-4x", True)
+        r4 = pipeline_run(REPO, four, 2, "ours-4x", True, args.conf)
         results["ours"]["memory"]["4x"] = {k: r4[k] for k in ("jvm_peak_mb", "python_worker_peak_mb")}
         results["ours"]["raw"]["4x"] = r4
     if args.baseline:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -32,9 +33,12 @@ import pandas as pd
 
 from udfs.errors import ConfigError
 from udfs.models import bundled_lid_model_path, cached_model
+from udfs.scripts import code_points, letter_table
 
 _NOISE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\w+|<[^>]{1,200}>|&\w+;|[\d_]+")
-_SPACE = re.compile(r"\s+")
+# The same without the e-mail alternative, for the texts without "@" (most): ``\S+@`` backtracks through every
+# word, and it was the costliest part of cleaning.
+_NOISE_NO_EMAIL = re.compile(r"https?://\S+|www\.\S+|<[^>]{1,200}>|&\w+;|[\d_]+")
 _LETTER = re.compile(r"[^\W\d_]")
 
 # Code-point ranges of each script's letters (only letters are counted: they are picked out by _LETTER first).
@@ -51,10 +55,7 @@ _SCRIPT_RANGES: dict[str, list[tuple[int, int]]] = {
     "latin": [(0x0041, 0x005A), (0x0061, 0x007A), (0x00C0, 0x024F), (0x1E00, 0x1EFF)],
 }
 SCRIPTS = list(_SCRIPT_RANGES)
-# Sorted range edges for np.searchsorted: an odd bucket i lies inside range (i - 1) // 2, an even one outside all.
-_RANGES = sorted((start, end, number) for number, name in enumerate(SCRIPTS) for start, end in _SCRIPT_RANGES[name])
-_EDGES = np.array([edge for start, end, _ in _RANGES for edge in (start, end + 1)], dtype=np.int64)
-_BUCKET_SCRIPT = np.array([-1] + [n for _, _, n in _RANGES for n in (n, -1)], dtype=np.int64)
+_OTHER_LETTER, _NOT_LETTER = len(SCRIPTS), len(SCRIPTS) + 1
 # A script written (among lid.176's labels) by one language decides it; order matters: Kana and Hangul before Han.
 DECISIVE_SCRIPTS: dict[str, str] = {"kana": "ja", "hangul": "ko", "han": "zh", "thai": "th", "greek": "el"}
 # lid.176 labels written in each narrowing script (Wikipedia's main script for each language).
@@ -153,18 +154,30 @@ def _load_fasttext(path: str) -> Any:
 
 def clean_for_langid(text: str, max_chars: int) -> str:
     """What the model sees: no URLs/e-mails/digits/markup, one line, at most ``max_chars``."""
-    return _SPACE.sub(" ", _NOISE.sub(" ", text[: max_chars * 2])).strip()[:max_chars]
+    head = text[: max_chars * 2]
+    noise = _NOISE if "@" in head else _NOISE_NO_EMAIL
+    return " ".join(noise.sub(" ", head).split())[:max_chars]  # str.split's whitespace is the regex \s
+
+
+@cache
+def _script_table() -> np.ndarray:
+    """Per code point: the number of its script in ``SCRIPTS`` for letters in a script's ranges, ``_OTHER_LETTER``
+    for other letters, ``_NOT_LETTER`` for everything else (built once per worker)."""
+    table = np.where(letter_table(), _OTHER_LETTER, _NOT_LETTER).astype(np.uint8)
+    for number, name in enumerate(SCRIPTS):
+        for start, end in _SCRIPT_RANGES[name]:
+            segment = table[start : end + 1]
+            segment[segment == _OTHER_LETTER] = number
+    return table
 
 
 def script_shares(text: str) -> dict[str, float]:
     """Share of the letters of ``text`` in each script of ``SCRIPTS`` (empty when it has no letters)."""
-    letters = "".join(_LETTER.findall(text))
+    counts = np.bincount(_script_table()[code_points(text)], minlength=_NOT_LETTER + 1)
+    letters = int(counts[:_NOT_LETTER].sum())
     if not letters:
         return {}
-    code_points = np.frombuffer(letters.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64)
-    scripts = _BUCKET_SCRIPT[np.searchsorted(_EDGES, code_points, side="right")]
-    counts = np.bincount(scripts[scripts >= 0], minlength=len(SCRIPTS))
-    return dict(zip(SCRIPTS, (counts / len(letters)).tolist(), strict=True))
+    return dict(zip(SCRIPTS, (counts[: len(SCRIPTS)] / letters).tolist(), strict=True))
 
 
 def _decisive_language(shares: Mapping[str, float], conf: LangIdConfig) -> str | None:

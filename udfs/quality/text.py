@@ -14,13 +14,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import chain
 
 import numpy as np
 import pandas as pd
 
-from udfs.scripts import CJK, HAN
+from udfs.scripts import CJK, HAN, letter_table, word_char_table
 
 HAN_CHAR = re.compile(f"[{HAN}]")
 _SPACE_WORD = re.compile(r"\S+")
@@ -46,16 +45,10 @@ _MAX_WEIGHTED = 4096
 _SPACE_TABLE = np.array([chr(c).isspace() for c in range(0x3002)], dtype=bool)
 
 
-@lru_cache(maxsize=1)
 def _char_tables() -> tuple[np.ndarray, np.ndarray]:
-    """Per code point: regex ``\\w`` (= ``isalnum()`` or "_") and letter (``[^\\W\\d_]`` = ``isalnum()`` and not
-    ``isdecimal()``); built once per worker (~0.4 s), so word classes are array lookups, not regex scans."""
-    chars = "".join(map(chr, range(0x110000)))
-    alnum = np.fromiter((c.isalnum() for c in chars), dtype=bool, count=len(chars))
-    decimal = np.fromiter((c.isdecimal() for c in chars), dtype=bool, count=len(chars))
-    word_char = alnum.copy()
-    word_char[ord("_")] = True
-    return word_char, alnum & ~decimal
+    """Per code point: regex ``\\w`` and letter (``[^\\W\\d_]``), so word classes are array lookups, not regex
+    scans (built once per worker, see :mod:`udfs.scripts`)."""
+    return word_char_table(), letter_table()
 
 
 def _is_cjk_point(points: np.ndarray) -> np.ndarray:
