@@ -42,6 +42,14 @@ sample: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
+# The Spark 3.5 line in CI: the end-to-end tests (local pipeline, S3, standalone cluster, packaged environment) in
+# .venv-spark35; the unit tests run once, on the 4.x line (make test). `-m "not slow or cluster"` adds the packaged
+# environment's cluster submission, which is kept out of the default suite.
+E2E_TESTS ?= tests/test_pipeline_e2e.py tests/test_sources.py tests/test_packaging.py
+test-spark35: $(STAMP35)
+	PYSPARK_PYTHON=$(abspath $(PY35)) PYSPARK_DRIVER_PYTHON=$(abspath $(PY35)) \
+		$(PY35) -m pytest -q -m "not slow or cluster" $(E2E_TESTS) $(PYTEST_ARGS)
+
 test-all: $(STAMP)
 	$(PY) -m pytest -q -m "slow or not slow" $(PYTEST_ARGS)
 
