@@ -23,19 +23,19 @@ import pandas as pd
 
 from udfs.errors import ConfigError
 from udfs.models import cached_model
-from udfs.scripts import HAN, KANA
+from udfs.scripts import letter_han_kana_counts
 
 OPENCC_MODES = ("t2s", "tw2s", "hk2s", "tw2sp", "hk2sp", "s2t", "t2tw", "t2hk")
 
 # C0/C1 controls except tab and newline, zero-width and bidi marks, BOM: invisible noise in extracted web text.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
-# Horizontal spaces other than the ideographic space U+3000, which Chinese and Japanese text uses on purpose.
-_SPACES = re.compile("[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f]+")
+# Horizontal spaces other than the ideographic space U+3000, which Chinese and Japanese text uses on purpose. Each
+# run becomes one " ": the pattern leaves single plain spaces alone (one match per word would cost more than the
+# rest of the clean-up).
+_OTHER_SPACE = "\t\u00a0\u1680\u2000-\u200a\u202f\u205f"
+_SPACES = re.compile(f"[ {_OTHER_SPACE}]{{2,}}|[{_OTHER_SPACE}]")
 _TRAILING = re.compile(r"[ \t]+\n|\n[ \t]+")
 _BLANK_RUNS = re.compile(r"\n{3,}")
-_HAN = re.compile(f"[{HAN}]")
-_KANA = re.compile(f"[{KANA}]")
-_LETTER = re.compile(r"[^\W\d_]")
 # A UTF-8 lead byte (0xC2-0xF4) then a continuation byte (0x80-0xBF), both decoded as cp1252 or latin-1: the trace
 # mis-decoded UTF-8 leaves. The continuation set is latin-1's 0x80-0xBF plus the characters cp1252 puts at 0x80-0x9F.
 _MOJIBAKE_HINT = re.compile(
@@ -116,8 +116,10 @@ def clean_text(text: str, conf: NormalizeConfig) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub("", text)
     text = _SPACES.sub(" ", text)
-    text = _TRAILING.sub("\n", text)
-    text = _BLANK_RUNS.sub("\n" * (conf.max_blank_lines + 1), text)
+    if " \n" in text or "\n " in text:  # (no tab is left): most texts have nothing for the regex to do
+        text = _TRAILING.sub("\n", text)
+    if "\n\n\n" in text:
+        text = _BLANK_RUNS.sub("\n" * (conf.max_blank_lines + 1), text)
     return text.strip()
 
 
@@ -134,10 +136,9 @@ def convert_chinese(text: str, mode: str) -> str:
 
 def is_chinese(text: str, conf: NormalizeConfig) -> bool:
     """Mostly Han letters and no Kana: Chinese by script evidence (Japanese pages always carry Kana)."""
-    han = len(_HAN.findall(text))
-    if han == 0 or _KANA.search(text):
+    letters, han, kana = letter_han_kana_counts(text)
+    if han == 0 or kana:
         return False
-    letters = len(_LETTER.findall(text))
     return han / max(letters, 1) >= conf.min_han_share
 
 

@@ -49,3 +49,23 @@ def letter_table() -> np.ndarray:
 def code_points(text: str) -> np.ndarray:
     """The code points of ``text`` as a uint32 array (lone surrogates kept as themselves)."""
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+_LETTER_BIT, _HAN_BIT, _KANA_BIT = 1, 2, 4
+_CLASSES = np.arange(8)
+
+
+@cache
+def _cjk_class_table() -> np.ndarray:
+    """Per code point, bits: letter (``[^\\W\\d_]``), Han (``[HAN]``), Kana (``[KANA]``)."""
+    table = letter_table().astype(np.uint8) * _LETTER_BIT
+    table |= code_point_table(f"[{HAN}]").astype(np.uint8) * _HAN_BIT
+    table |= code_point_table(f"[{KANA}]").astype(np.uint8) * _KANA_BIT
+    return table
+
+
+def letter_han_kana_counts(text: str) -> tuple[int, int, int]:
+    """How many characters of ``text`` are letters, Han characters and Kana (one table lookup per character)."""
+    counts = np.bincount(_cjk_class_table()[code_points(text)], minlength=len(_CLASSES))
+    letters, han, kana = (int(counts[(_CLASSES & bit) > 0].sum()) for bit in (_LETTER_BIT, _HAN_BIT, _KANA_BIT))
+    return letters, han, kana

@@ -215,7 +215,7 @@ class Shingles:
     def sets(self) -> list[np.ndarray]:
         """Distinct shingle hashes per document (sorted)."""
         offsets = self.offsets
-        return [np.unique(self.hashes[offsets[i] : offsets[i + 1]]) for i in range(self.n_docs)]
+        return [sorted_unique(self.hashes[offsets[i] : offsets[i + 1]]) for i in range(self.n_docs)]
 
 
 def _substring_hashes(
@@ -425,13 +425,25 @@ def batch_band_hashes(
     return BandHashes(hashes, has_shingles, sketches)
 
 
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted: ``np.unique`` without its overhead (numpy 2's ``unique`` of a large integer
+    array measured ~10× slower than a stable sort and a mask, which is what the sketches and shingle sets need)."""
+    ordered = np.sort(values, kind="stable")
+    if len(ordered) < 2:
+        return ordered
+    distinct = np.empty(len(ordered), dtype=bool)
+    distinct[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=distinct[1:])
+    return ordered[distinct]
+
+
 def bottom_k_sketches(shingles: Shingles, k: int) -> list[bytes | None]:
     """The ``k`` smallest distinct shingle hashes of each document, sorted and packed as uint32 (None: no shingle).
 
     One sort of (document, hash) keys for the whole batch; a document's rank of a hash is its position minus the
     position of the document's first key.
     """
-    keys = np.unique((shingles.doc.astype(np.uint64) << np.uint64(32)) | shingles.hashes.astype(np.uint64))
+    keys = sorted_unique((shingles.doc.astype(np.uint64) << np.uint64(32)) | shingles.hashes.astype(np.uint64))
     docs = (keys >> np.uint64(32)).astype(np.int64)
     values = (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32)
     first = np.searchsorted(docs, np.arange(shingles.n_docs))
@@ -454,7 +466,7 @@ def sketch_similarity(left: list[bytes | None], right: list[bytes | None], k: in
         if a is None or b is None:
             continue
         first, second = np.frombuffer(a, dtype=np.uint32), np.frombuffer(b, dtype=np.uint32)
-        union = np.union1d(first, second)[:k]
+        union = sorted_unique(np.concatenate([first, second]))[:k]
         both = np.isin(union, first, assume_unique=True) & np.isin(union, second, assume_unique=True)
         out[i] = both.sum() / len(union) if len(union) else 1.0
     return out
