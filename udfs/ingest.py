@@ -179,7 +179,8 @@ def ingest_content_batches(
     """``mapInArrow`` body over Spark's ``binaryFile`` rows ``(path, content)``: files Spark read from a Hadoop
     filesystem. ``file_indexes`` maps each path (as Spark's listing spells it) to its place in the input list.
 
-    Memory: one file's compressed bytes (the Arrow buffer, read in place) plus one batch of documents."""
+    Memory in this worker: the batch's compressed files (the Arrow buffer, read in place, not copied) plus one batch
+    of documents."""
     for files in batches:
         paths = files.column("path").to_pylist()
         contents = files.column("content")

@@ -253,8 +253,9 @@ def ingest_frame(
             return ingest_content_batches(batches, on_hadoop, limits, batch_size, scoring)
 
         # binaryFile never splits a file: a big file is one task; small ones are packed up to
-        # spark.sql.files.maxPartitionBytes. A task holds its files' compressed bytes in the JVM and once more in
-        # the Python worker's Arrow batch (~2-3x a 100-150 MB CC WET file), and streams the text out batch by batch.
+        # spark.sql.files.maxPartitionBytes. The task's JVM holds the compressed bytes several times (file, row,
+        # Arrow batch), the Python worker once: a 176 MiB file needs ~1.5 GiB of heap (README, "Where inputs are
+        # read"); the text then streams out batch by batch.
         contents = spark.read.format("binaryFile").load([_literal_hadoop_path(p) for p in on_hadoop])
         frames.append(contents.select("path", "content").mapInArrow(read_contents, schema))
     return functools.reduce(DataFrame.unionByName, frames)
