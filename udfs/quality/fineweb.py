@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from udfs.quality.text import CJK_TERMINAL_PUNCT, TERMINAL_PUNCT, Lines, Words, per_doc_sum, repeated_mask, safe_ratio
+from udfs.quality.text import CJK_TERMINAL_PUNCT, TERMINAL_PUNCT, Lines, Words, per_doc_sum, safe_ratio
 
 
 def tag_fineweb(
@@ -17,7 +17,7 @@ def tag_fineweb(
     line_cjk = cjk[lines.doc]
     terminal = lines.ends_with(line_cjk, {False: TERMINAL_PUNCT, True: CJK_TERMINAL_PUNCT})
     short = lines.length <= short_line_chars[lines.doc]
-    repeated = repeated_mask(lines.doc, lines.keys())
+    repeated = lines.repeated()
     repeated_chars = per_doc_sum(lines.doc[repeated], lines.length[repeated], n)
     chars_no_newline = np.fromiter((len(t) - t.count("\n") for t in texts), dtype=np.float64, count=n)
     newlines = np.fromiter((t.count("\n") for t in texts), dtype=np.float64, count=n)

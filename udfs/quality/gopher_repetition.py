@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from udfs.quality.text import Lines, Words, per_doc_sum, repeated_mask, safe_ratio
+from udfs.quality.text import Lines, Words, per_doc_sum, safe_ratio
 
 TOP_NGRAMS = (2, 3, 4)
 DUP_NGRAMS = (5, 6, 7, 8, 9, 10)
@@ -20,7 +20,7 @@ DUP_NGRAMS = (5, 6, 7, 8, 9, 10)
 
 def _repeated_elements(elements: Lines, text_chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = len(text_chars)
-    repeated = repeated_mask(elements.doc, elements.keys())
+    repeated = elements.repeated()
     count = np.bincount(elements.doc[repeated], minlength=n)
     chars = per_doc_sum(elements.doc[repeated], elements.length[repeated], n)
     return safe_ratio(count, elements.per_doc), safe_ratio(chars, text_chars)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 
 import numpy as np
@@ -138,6 +138,7 @@ class Lines:
     doc: np.ndarray
     length: np.ndarray
     per_doc: np.ndarray
+    _repeated: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def split(cls, texts: Sequence[str], separator: str = "\n") -> Lines:
@@ -153,10 +154,17 @@ class Lines:
     def keys(self) -> np.ndarray:
         return _codes(self.text)
 
+    def repeated(self) -> np.ndarray:
+        """:func:`repeated_mask` of the lines, computed once: Gopher and FineWeb both rate duplicate lines."""
+        if self._repeated is None:
+            self._repeated = repeated_mask(self.doc, self.keys())
+        return self._repeated
+
     def ends_with(self, endings_per_line: np.ndarray, suffixes: dict[bool, tuple[str, ...]]) -> np.ndarray:
         """Per line: does it end with one of ``suffixes[flag]`` (flag per line, e.g. its document is CJK)."""
+        by_flag = [suffixes[False], suffixes[True]]
         return np.fromiter(
-            (line.endswith(suffixes[flag]) for line, flag in zip(self.text, endings_per_line, strict=True)),
+            (line.endswith(by_flag[flag]) for line, flag in zip(self.text, endings_per_line.tolist(), strict=True)),
             dtype=bool,
             count=len(self.text),
         )
