@@ -169,7 +169,9 @@ class PipelineJob(Job):
         run = ShardedRun(spark, conf, self.stages, self.files, output)
         run.run()
         summary_started = time.time()
+        run.describe("stats", "stats: per-file table and totals from the written output")
         summary = summarize(spark, output, conf.output.manifest_max_inputs)
+        run.describe("report", "report: token counts from the written documents")
         run.phase_seconds["stats"] = round(time.time() - summary_started, 2)
         counts = summary.counts
         invariant_ok = counts.kept + counts.rejected == summary.records_read and summary.unaccounted_inputs == 0
