@@ -146,6 +146,27 @@ def _cli(args: list[str], timeout: float = 300) -> subprocess.CompletedProcess[s
                           text=True, env=env, timeout=timeout)  # fmt: skip
 
 
+@pytest.mark.spark
+def test_manifest_lines_on_hadoop_as_spelled_and_a_missing_one_failed(spark: Any, tmp_path: Path) -> None:
+    """Manifest lines against a file:/// base are not in Spark's qualified form (file:/…): rows still find their
+    file and keep the input list's spelling; a line naming no file is a failed input, not a failed Spark job."""
+    mirror = tmp_path / "mirror"
+    (mirror / "cc").mkdir(parents=True)
+    for name in ("whirlwind.warc.wet.gz", "harwell_fragment3.wet.gz"):
+        shutil.copy(WET_FIXTURES / name, mirror / "cc" / name)
+    manifest = tmp_path / "wet.paths"
+    manifest.write_text("cc/whirlwind.warc.wet.gz\ncc/gone.warc.wet.gz\ncc/harwell_fragment3.wet.gz\n")
+    conf = load_config(str(REPO_ROOT / "conf" / "local.yaml"), [f"input.manifest_base=file://{mirror}/"])
+    files = resolve_wet_inputs([str(manifest)], conf)
+    assert files == [f"file://{mirror}/cc/whirlwind.warc.wet.gz", f"file://{mirror}/cc/gone.warc.wet.gz",
+                     f"file://{mirror}/cc/harwell_fragment3.wet.gz"]  # fmt: skip
+    rows = ingest_frame(spark, list(enumerate(files)), conf).filter("_kind = 'file'").collect()
+    by_index = {r["file_index"]: (r["source_file"], r["file_status"], r["file_documents"]) for r in rows}
+    assert by_index == {0: (files[0], "ok", 1), 1: (files[1], "failed", 0), 2: (files[2], "ok", 5)}
+    error = next(r["file_error"] for r in rows if r["file_index"] == 1)
+    assert error == f"FileNotFoundError: {files[1]}: no such file on its Hadoop filesystem"
+
+
 def _input_folder(tmp_path: Path) -> Path:
     folder = tmp_path / "in"
     folder.mkdir()

@@ -16,6 +16,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import pyarrow as pa
 
@@ -169,6 +170,38 @@ def ingest_batches(
             yield from read_file_rows(int(file_index), str(path), settings, limits, batch_size, scoring)
 
 
+class HadoopFileIndex:
+    """Finds a file Spark read (``binaryFile``'s ``path``) in the input list, however the list spelled it.
+
+    Spark qualifies paths: ``file:///x`` comes back as ``file:/x`` and ``hdfs:///x`` (a manifest line against a
+    ``hdfs:///`` base) as ``hdfs://namenode:8020/x``. Paths listed on the driver are already in Spark's form.
+    """
+
+    def __init__(self, indexes: dict[str, int]) -> None:
+        self.listed = {index: path for path, index in indexes.items()}
+        self.exact = dict(indexes)
+        found: dict[tuple[str, ...], int | None] = {}
+        for path, index in indexes.items():
+            for key in self._keys(path):
+                found[key] = index if found.get(key, index) == index else None  # None: ambiguous
+        self.loose = {key: index for key, index in found.items() if index is not None}
+
+    @staticmethod
+    def _keys(path: str) -> tuple[tuple[str, ...], ...]:
+        parts = urlsplit(path)
+        name = unquote(parts.path)
+        return ((parts.scheme, parts.netloc, name), (parts.scheme, name))  # strict first, then without authority
+
+    def find(self, path: str) -> tuple[int, str]:
+        """``(file_index, path as the input list spells it)``."""
+        index = self.exact.get(path)
+        if index is None:
+            index = next((self.loose[key] for key in self._keys(path) if key in self.loose), None)
+        if index is None:
+            raise KeyError(f"{path}: Spark read a file that is not in the input list")
+        return index, self.listed[index]
+
+
 def ingest_content_batches(
     batches: Iterator[pa.RecordBatch],
     file_indexes: dict[str, int],
@@ -177,17 +210,16 @@ def ingest_content_batches(
     scoring: Scoring | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """``mapInArrow`` body over Spark's ``binaryFile`` rows ``(path, content)``: files Spark read from a Hadoop
-    filesystem. ``file_indexes`` maps each path (as Spark's listing spells it) to its place in the input list.
+    filesystem. ``file_indexes`` maps each input path to its place in the input list; rows carry that path.
 
     Memory in this worker: the batch's compressed files (the Arrow buffer, read in place, not copied) plus one batch
     of documents."""
+    index = HadoopFileIndex(file_indexes)
     for files in batches:
         paths = files.column("path").to_pylist()
         contents = files.column("content")
-        for row, path in enumerate(paths):
-            file_index = file_indexes.get(path)
-            if file_index is None:
-                raise KeyError(f"{path}: Spark read a file that is not in the input list")
+        for row, spark_path in enumerate(paths):
+            file_index, path = index.find(spark_path)
             buffer = contents[row].as_buffer()
             yield from read_file_rows(file_index, path, SourceSettings(), limits, batch_size, scoring,
                                       content=b"" if buffer is None else buffer)  # fmt: skip

@@ -685,6 +685,6 @@ def open_input(path: str, settings: SourceSettings | S3Settings) -> BinaryIO:
         return RetryingS3Stream(path, sources.s3)  # type: ignore[return-value]
     if is_http(path):
         return RetryingHttpStream(path, sources.http)  # type: ignore[return-value]
-    if is_hadoop(path):
-        raise InputError(f"{path}: Hadoop filesystem files are read by Spark (binaryFile), not opened in Python")
+    if is_hadoop(path):  # Spark reads those (binaryFile); one that reaches here was not found when its shard ran
+        raise FileNotFoundError(f"{path}: no such file on its Hadoop filesystem")
     return open(path, "rb")

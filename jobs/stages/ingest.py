@@ -182,6 +182,10 @@ class SparkHadoopFiles:
             parsed = [(m.getPath().toString(), m.isDirectory()) for m in matches]
         return sorted(p for p, is_directory in parsed if not is_directory)
 
+    def exists(self, path: str) -> bool:
+        filesystem, hadoop_path = self._filesystem(path)
+        return bool(filesystem.exists(hadoop_path))
+
     def read_bytes(self, path: str) -> bytes:
         from py4j.protocol import Py4JJavaError
 
@@ -236,6 +240,10 @@ def ingest_frame(
     schema = ddl(INGEST_COLUMNS) if scoring is None else scoring.ddl()
     streamed = [(index, path) for index, path in indexed_files if not is_hadoop(path)]
     on_hadoop = {path: index for index, path in indexed_files if is_hadoop(path)}
+    contents, present = _binary_files(spark, conf, on_hadoop) if on_hadoop else (None, {})
+    # A Hadoop file that vanished (or a manifest line naming none) joins the streamed ones: opening it there fails,
+    # so it is reported as a failed input like an S3 object that is gone, instead of failing the shard's job.
+    streamed += [(index, path) for path, index in on_hadoop.items() if path not in present]
     frames = []
     if streamed or not on_hadoop:
 
@@ -247,18 +255,37 @@ def ingest_frame(
         tasks = max(1, min(len(streamed), 4 * spark.sparkContext.defaultParallelism))
         paths = spark.sparkContext.parallelize(streamed, tasks)
         frames.append(spark.createDataFrame(paths, "file_index bigint, path string").mapInArrow(read, schema))
-    if on_hadoop:
+    if contents is not None:
 
         def read_contents(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-            return ingest_content_batches(batches, on_hadoop, limits, batch_size, scoring)
+            return ingest_content_batches(batches, present, limits, batch_size, scoring)
 
-        # binaryFile never splits a file: a big file is one task; small ones are packed up to
-        # spark.sql.files.maxPartitionBytes. The task's JVM holds the compressed bytes several times (file, row,
-        # Arrow batch), the Python worker once: a 176 MiB file needs ~1.5 GiB of heap (README, "Where inputs are
-        # read"); the text then streams out batch by batch.
-        contents = spark.read.format("binaryFile").load([_literal_hadoop_path(p) for p in on_hadoop])
         frames.append(contents.select("path", "content").mapInArrow(read_contents, schema))
     return functools.reduce(DataFrame.unionByName, frames)
+
+
+def _binary_files(spark: SparkSession, conf: PipelineConfig,
+                  files: dict[str, int]) -> tuple[DataFrame | None, dict[str, int]]:  # fmt: skip
+    """Spark's ``binaryFile`` frame over the Hadoop files that exist, and those files.
+
+    binaryFile never splits a file: a big file is one task; small ones are packed up to
+    ``spark.sql.files.maxPartitionBytes``. The task's JVM holds the compressed bytes several times (file, row, Arrow
+    batch), the Python worker once: a 176 MiB file needs ~1.5 GiB of heap (README, "Where inputs are read"); the
+    text then streams out batch by batch.
+    """
+    from pyspark.errors import AnalysisException
+
+    def load(paths: list[str]) -> DataFrame:
+        return spark.read.format("binaryFile").load([_literal_hadoop_path(p) for p in paths])
+
+    try:
+        return load(list(files)), files
+    except AnalysisException:  # a path that does not exist fails the whole load: find which (one call per file)
+        hadoop = SparkHadoopFiles(conf)
+        present = {path: index for path, index in files.items() if hadoop.exists(path)}
+        if len(present) == len(files):
+            raise
+        return (load(list(present)) if present else None), present
 
 
 def read_wet_files(spark: SparkSession, files: list[str], conf: PipelineConfig) -> tuple[DataFrame, list[FileReport]]:
