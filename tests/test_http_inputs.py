@@ -93,13 +93,16 @@ def test_a_second_drop_resumes_again_and_resets_are_survived(serve: Any) -> None
     assert read_in_chunks(stream) == (WET_FIXTURES / DOLMA).read_bytes()
     first, resumed = server.requests_for(path)
     assert first.range is None and resumed.action == "ok" and stream.retries == 1
-    assert resumed.range is None or int(resumed.range[len("bytes="):-1]) <= 30000
+    assert resumed.range is None or int(resumed.range[len("bytes=") : -1]) <= 30000
 
 
 def test_records_over_http_equal_the_local_files_under_faults(serve: Any) -> None:
     names = [Path(p).name for p in SAMPLE_WET_FILES]
-    plans = {f"/cc/{DOLMA}": ["503", "drop:70000", "429:0"], "/cc/harwell_fragment3.wet.gz": ["drop:700"],
-             "/cc/derived_dolma_sample-0001.warc.wet.gz": ["reset:5000"]}
+    plans = {
+        f"/cc/{DOLMA}": ["503", "drop:70000", "429:0"],
+        "/cc/harwell_fragment3.wet.gz": ["drop:700"],
+        "/cc/derived_dolma_sample-0001.warc.wet.gz": ["reset:5000"],
+    }
     server = serve(plans)
     retries = {}
     for name in names:
