@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -84,6 +85,8 @@ def env_cache_key(python_executable: str, python_version: str, extra: str) -> st
 
 def build_env_archive(wheel: Path, python: str, extra: str, out: Path, cache_root: Path) -> tuple[Path, bool]:
     """``out/env.tar.gz``: a venv-pack archive of the wheel's dependencies; returns (path, taken from the cache)."""
+    if importlib.util.find_spec("venv_pack") is None:
+        raise ConfigError("venv-pack is not installed in this environment: pip install -e '.[dist]' (make env does)")
     executable, version = interpreter(python)
     cached = cache_root / f"env-{env_cache_key(executable, version, extra)}.tar.gz"
     target = out / "env.tar.gz"

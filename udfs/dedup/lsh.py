@@ -24,7 +24,7 @@ def _area(low: float, high: float, bands: np.ndarray, rows: np.ndarray, above: b
     grid = np.linspace(low, high, _GRID_POINTS)
     curve = 1.0 - (1.0 - grid[None, :] ** rows[:, None]) ** bands[:, None]
     values = 1.0 - curve if above else curve
-    # The trapezoid rule written out: np.trapezoid is numpy>=2 only and np.trapz is gone from numpy 2.x, while the
+    # The trapezoid rule written out: np.trapezoid is numpy>=2 only and np.trapz is gone from numpy 2.4, while the
     # Spark 3.5 line runs numpy 1.26. Same operation order as numpy's, so the areas are bit-identical to it.
     return np.add.reduce(np.diff(grid) * (values[:, 1:] + values[:, :-1]) / 2.0, axis=1)
 
