@@ -197,7 +197,11 @@ def test_bad_http_inputs_fail_before_spark_naming_the_url(serve: Any) -> None:
         resolve_inputs([server.url("crawl/down.paths.gz")], settings, "")
     with pytest.raises(InputError, match="HTTP has no directory listing"):
         resolve_inputs([server.url("cc/")], settings, "")
+    server.plans[f"/cc/{DOLMA}"] = ["429:0"]
     assert resolve_inputs([server.url(f"cc/{DOLMA}")], settings, "") == [server.url(f"cc/{DOLMA}")]
+    # A WET URL is probed with its first byte only, retried like any read.
+    assert [(r.range, r.action) for r in server.requests_for(f"/cc/{DOLMA}")] == [("bytes=0-0", "429:0"),
+                                                                                  ("bytes=0-0", "ok")]  # fmt: skip
     started = time.time()
     refused = r"input 'http://127\.0\.0\.1:9/x\.wet\.gz'.*Connection refused.*after 1 attempt\(s\)"
     with pytest.raises(InputError, match=refused):

@@ -517,16 +517,21 @@ class RetryingHttpStream(RetryingStream):
         return response
 
     def _transient(self, exc: BaseException) -> bool:
-        from urllib3.exceptions import ConnectTimeoutError  # NewConnectionError (refused, DNS) is one too
-
-        return is_transient_http(exc) and not (self.fail_fast and isinstance(exc, ConnectTimeoutError))
+        return _transient_on_driver(exc) if self.fail_fast else is_transient_http(exc)
 
 
-def _read_http(url: str, settings: HttpSettings, what: str, first_bytes: int | None = None) -> bytes:
-    """Read ``url`` on the driver (all of it, or its first bytes) with the executors' retries; InputError if not."""
+def _transient_on_driver(exc: BaseException) -> bool:
+    """On the driver a host that cannot be reached fails at once; throttling and broken bodies are retried."""
+    from urllib3.exceptions import ConnectTimeoutError  # NewConnectionError (refused, DNS) is one too
+
+    return is_transient_http(exc) and not isinstance(exc, ConnectTimeoutError)
+
+
+def _read_http(url: str, settings: HttpSettings, what: str) -> bytes:
+    """Read ``url`` (a manifest) on the driver with the executors' retries and resume; InputError if it fails."""
     stream = RetryingHttpStream(url, settings, fail_fast=True)
     try:
-        return stream.read() if first_bytes is None else stream.read(first_bytes)
+        return stream.read()
     except SourceReadError as exc:
         raise InputError(f"{what}: {exc}") from exc
     finally:
@@ -534,10 +539,20 @@ def _read_http(url: str, settings: HttpSettings, what: str, first_bytes: int | N
 
 
 def _check_http(url: str, settings: HttpSettings) -> list[str]:
-    """A single WET URL must answer before Spark starts (its first bytes are read, with retries)."""
+    """A single WET URL must answer before Spark starts: a GET of its first byte, with the usual retries (cheap, and
+    allowed where HEAD is not)."""
     if url.endswith("/"):
         raise InputError(f"input {url!r}: HTTP has no directory listing; give WET URLs or a wet.paths.gz manifest")
-    _read_http(url, settings, f"input {url!r}", first_bytes=1)
+    retries = Retries(settings)
+
+    def probe() -> None:
+        retries.count_attempt()
+        http_get(url, settings, 0, 0, fail_fast=True).close()  # a server ignoring Range would send it all: hang up
+
+    try:
+        retries.call(probe, _transient_on_driver)
+    except Exception as exc:
+        raise InputError(f"input {url!r}: {type(exc).__name__}: {exc} (after {retries.attempts} attempt(s))") from exc
     return [url]
 
 
