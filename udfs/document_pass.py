@@ -45,8 +45,13 @@ def columns_by_stage(stages: Sequence[str], conf: Any) -> dict[str, dict[str, st
         from udfs.quality.rules import OUTPUT_COLUMNS
 
         columns["quality"] = {QUALITY_TEXT if name == "text" else name: kind for name, kind in OUTPUT_COLUMNS.items()}
-    if "dedup" in stages and conf.dedup.near.enabled:
-        columns["dedup"] = {"_bands": "array<bigint>", "_sketch": "binary"}
+    if "dedup" in stages:
+        # The keys the global phase reads instead of the text (jobs/stages/keys.py).
+        columns["dedup"] = {"_text_length": "int"}
+        if conf.dedup.exact.enabled:
+            columns["dedup"]["_exact_key"] = "binary"
+        if conf.dedup.near.enabled:
+            columns["dedup"] |= {"_bands": "array<bigint>", "_sketch": "binary"}
     return columns
 
 
@@ -91,6 +96,13 @@ def score_documents(batch: pd.DataFrame, stages: Sequence[str], conf: Any) -> pd
         for name in tagged.columns:
             out[QUALITY_TEXT if name == "text" else name] = tagged[name].to_numpy()
         final_texts = tagged["text"]
+    if "dedup" in stages:
+        final_texts = final_texts.fillna("")
+        out["_text_length"] = final_texts.str.len().to_numpy(dtype=np.int32)
+    if "dedup" in stages and conf.dedup.exact.enabled:
+        from udfs.dedup.minhash import exact_keys
+
+        out["_exact_key"] = exact_keys(final_texts, conf.dedup.exact.text_key)
     if "dedup" in stages and conf.dedup.near.enabled:
         from udfs.dedup.minhash import batch_band_hashes
 

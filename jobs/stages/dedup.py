@@ -24,8 +24,9 @@ from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from jobs.stages.common import map_live_rows
 from udfs.dedup.config import DedupConfig, NearDedupConfig, TextKeyConfig
-from udfs.dedup.minhash import batch_band_hashes, pair_jaccard
+from udfs.dedup.minhash import batch_band_hashes, exact_keys, pair_jaccard
 from udfs.errors import ConfigError
 
 STAGE = "dedup"
@@ -55,11 +56,6 @@ def normalized_text(column: Column, config: TextKeyConfig) -> Column:
     if config.collapse_whitespace:
         text = F.trim(F.regexp_replace(text, r"\s+", " "))
     return text
-
-
-def text_key(config: TextKeyConfig, column: str = "text") -> Column:
-    """SHA-256 (32 bytes) of the normalized text: no collision worry at any crawl size, and half the hex width."""
-    return F.unhex(F.sha2(normalized_text(F.col(column), config), 256))
 
 
 def ranking_columns(frame: DataFrame, conf: DedupConfig, text_length: Column | None = None) -> list[Column]:
@@ -137,7 +133,14 @@ def apply_exact_dedup(df: DataFrame, conf: DedupConfig) -> DataFrame:
     """Keep one live document per hash of normalized text (chosen by ``conf.keep``); tag the others ``dedup:exact``."""
     frame = with_duplicate_of(df)
     live, rejected = split_live(frame)
-    keyed = live.select(*ranking_columns(live, conf), text_key(conf.exact.text_key).alias("_key"))
+    text_key_conf = conf.exact.text_key
+
+    def key(batch: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({"_key": exact_keys(batch["text"], text_key_conf)})
+
+    # The key is the sharded pass's (udfs.dedup.minhash.exact_keys), so both paths call the same pages copies.
+    hashed = map_live_rows(live, key, {"_key": "binary"})
+    keyed = hashed.select(*ranking_columns(hashed, conf), "_key")
     return mark_removed(live, exact_removals(keyed, conf), REASON_EXACT).unionByName(rejected)
 
 

@@ -3,7 +3,7 @@
 A live document gets, next to its text:
 
 - ``_text_length`` (int): what the ``longest`` keep policy compares;
-- ``_exact_key`` (32 bytes): SHA-256 of the text normalized per ``dedup.exact.text_key``;
+- ``_exact_key`` (32 bytes): SHA-256 of the text normalized per ``dedup.exact.text_key`` (``exact_keys``);
 - ``_bands`` (``bands`` × int64): its LSH bucket hashes, and ``_sketch`` (at most ``verify_sketch_size`` × uint32,
   packed): the smallest distinct shingle hashes, which stand in for the text when candidate pairs are verified.
 
@@ -18,7 +18,6 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from jobs.stages.dedup import text_key
 from udfs.dedup.config import DedupConfig
 
 
@@ -26,10 +25,10 @@ def add_dedup_keys(frame: DataFrame, conf: DedupConfig) -> DataFrame:
     """``frame`` (with ``_bands``/``_sketch`` from ``udfs.document_pass`` when near dedup is on) with every key
     column filled for live rows and null for rejected ones."""
     live = F.col("reason").isNull()
-    frame = frame.withColumn("_text_length", F.when(live, F.length("text")).cast("int"))
-    exact = text_key(conf.exact.text_key) if conf.exact.enabled else F.lit(None)
-    frame = frame.withColumn("_exact_key", F.when(live, exact).cast("binary"))
-    for name, kind in (("_bands", "array<bigint>"), ("_sketch", "binary")):
+    # The pass computed every key from the text it kept (udfs.document_pass); only what a disabled part of dedup
+    # leaves out is null.
+    for name, kind in (("_text_length", "int"), ("_exact_key", "binary"), ("_bands", "array<bigint>"),
+                       ("_sketch", "binary")):
         value = F.col(name) if name in frame.columns else F.lit(None)
         frame = frame.withColumn(name, F.when(live, value).cast(kind))
     return frame

@@ -21,6 +21,7 @@ does not matter here.
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -180,6 +181,18 @@ def normalized_code_points(texts: pd.Series, text_key: TextKeyConfig) -> CodePoi
         chars, counts = _filtered(chars, counts, is_space & (first | after_space | trailing))
     ends = np.cumsum(counts)
     return CodePoints(chars, ends - counts, ends)
+
+
+def exact_keys(texts: pd.Series, text_key: TextKeyConfig) -> list[bytes]:
+    """SHA-256 (32 bytes) of each text normalized per ``text_key``: the exact-dedup key, the same function in the
+    sharded pass and the one-pass stage (an empty text has a key too: all empty pages are one another's copies)."""
+    points = normalized_code_points(texts, text_key)
+    data = points.chars.tobytes()
+    return [
+        hashlib.sha256(data[4 * start : 4 * end].decode("utf-32-le", "surrogatepass").encode("utf-8", "surrogatepass"))
+        .digest()
+        for start, end in zip(points.starts.tolist(), points.ends.tolist(), strict=True)
+    ]
 
 
 def cjk_share(points: CodePoints) -> np.ndarray:
