@@ -404,14 +404,34 @@ class ShardedRun:
             return frame
         return frame.withColumn("perplexity_bucket", F.coalesce(F.col("perplexity_bucket"), bucket_column(cutoffs)))
 
+    def finalize_pass(self, kept: DataFrame) -> DataFrame:
+        """PII and token counts of the kept documents in one Python pass over their text (and language) alone: the
+        other columns stay in the JVM, and the text crosses once instead of once per stage. Then what the stages
+        add as Spark expressions: ``pii:too_many``, the category, ``n_chars`` and ``n_bytes``."""
+        from jobs.stages import pii, tokens
+        from jobs.stages.common import map_columns
+        from udfs.document_pass import finalize_columns, finalize_documents
+
+        columns = finalize_columns(self.stages, self.conf)
+        if columns:
+            stages, conf = tuple(self.stages), self.conf
+            inputs = ["text", *(["lang"] if "lang" in kept.columns else [])]
+            kept = map_columns(kept, lambda batch: finalize_documents(batch, stages, conf), inputs, columns)
+        if "pii" in self.stages:
+            kept = pii.decide(kept, self.context) if self.conf.pii.enabled else pii.apply_to_rejected(kept)
+        if "tokens" in self.stages:
+            measured = tokens.measure(kept, self.context)
+            if "n_tokens" not in measured.columns:
+                measured = measured.withColumn("n_tokens", F.lit(None).cast("bigint"))
+            # The column order of the one-stage path (n_tokens last), so documents/ looks the same either way.
+            kept = measured.select(*[c for c in measured.columns if c != "n_tokens"], "n_tokens")
+        return kept
+
     def finalize_shard(self, shard: Shard) -> dict[str, Any]:
         out = self.conf.output
         removals = self.shard_removals(shard)
         live = self.with_buckets(self.apply_removals(self.shard_rows(shard, "live"), removals))
-        kept = live.where(F.col("reason").isNull())
-        for stage in ("pii", "tokens"):
-            if stage in self.stages:
-                kept = importlib.import_module(f"jobs.stages.{stage}").apply(kept, self.context)
+        kept = self.finalize_pass(live.where(F.col("reason").isNull()))
         documents = kept.where(F.col("reason").isNull()).drop("stage", "reason")
         self.schemas["documents"] = documents.schema
         documents_path = f"{self.output}/documents/shard={shard.name}"

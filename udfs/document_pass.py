@@ -135,3 +135,35 @@ def add_scores(columns: dict[str, Any], stages: Sequence[str], conf: Any, kinds:
         # pandas null semantics: NaN scores become nulls, as Spark's own pandas → Arrow hand-off makes them.
         columns[name] = pa.Array.from_pandas(full, type=arrow_type(kind))
     return columns
+
+
+def finalize_columns(stages: Sequence[str], conf: Any) -> dict[str, str]:
+    """Columns (name → Spark type) of :func:`finalize_documents` for the stages that run and are enabled."""
+    columns: dict[str, str] = {}
+    if "pii" in stages and conf.pii.enabled:
+        from udfs.pii import COUNT_COLUMNS
+
+        columns |= {"text": "string", **{name: "int" for name in COUNT_COLUMNS.values()}}
+    if "tokens" in stages and conf.tokens.enabled:
+        columns["n_tokens"] = "bigint"
+    return columns
+
+
+def finalize_documents(batch: pd.DataFrame, stages: Sequence[str], conf: Any) -> pd.DataFrame:
+    """The finalize phase's Python work on kept documents (``text``, optional ``lang``) in one pass: PII replaced,
+    then tokens counted on the redacted text — what the ``pii`` and ``tokens`` stages do one after the other."""
+    out = pd.DataFrame(index=range(len(batch)))
+    texts = batch["text"].reset_index(drop=True)
+    langs = batch["lang"].reset_index(drop=True) if "lang" in batch else None
+    if "pii" in stages and conf.pii.enabled:
+        from udfs.pii import redact_batch
+
+        redacted = redact_batch(texts, langs, conf.pii)
+        texts = redacted["text"]
+        for name in redacted.columns:
+            out[name] = redacted[name]
+    if "tokens" in stages and conf.tokens.enabled:
+        from udfs.tokens import count_tokens
+
+        out["n_tokens"] = count_tokens(texts, conf.tokens)["n_tokens"]
+    return out

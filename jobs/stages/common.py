@@ -63,6 +63,36 @@ def map_live_rows(
     return frame.mapInPandas(run, schema)
 
 
+def map_columns(
+    frame: DataFrame, batch_fn: Callable[[pd.DataFrame], pd.DataFrame], inputs: list[str], columns: dict[str, str]
+) -> DataFrame:
+    """Add or replace ``columns`` with ``batch_fn`` applied to the ``inputs`` columns of every row.
+
+    Unlike :func:`map_live_rows` only ``inputs`` cross to Python and only ``columns`` come back (one pandas UDF
+    returning a struct): the dozens of score columns a document carries stay in the JVM. Every row is processed,
+    so give it live rows only. Existing columns keep their place; new ones are appended.
+    """
+    from pyspark.sql.functions import pandas_udf
+
+    schema = StructType([StructField(name, _parse_datatype_string(kind), True) for name, kind in columns.items()])
+
+    def run(batches: Iterator[tuple[pd.Series, ...]]) -> Iterator[pd.DataFrame]:
+        for series in batches:
+            result = batch_fn(pd.DataFrame(dict(zip(inputs, series, strict=True))))
+            out = pd.DataFrame(index=range(len(result)))
+            for name, kind in columns.items():
+                values = result[name].reset_index(drop=True)
+                out[name] = values.astype(_PANDAS_DTYPES[kind]) if kind in _PANDAS_DTYPES else values
+            yield out
+
+    # Nondeterministic: Spark must not inline the call into each field it reads (one call per batch, not five).
+    udf = pandas_udf(run, schema).asNondeterministic()  # type: ignore[call-overload]
+    packed = frame.withColumn("_mapped", udf(*[F.col(name) for name in inputs]))
+    replaced = [F.col(f"_mapped.{name}").alias(name) if name in columns else F.col(name) for name in frame.columns]
+    added = [F.col(f"_mapped.{name}").alias(name) for name in columns if name not in frame.columns]
+    return packed.select(*replaced, *added)
+
+
 def tag_rejects(frame: DataFrame, stage: str, reason: Column) -> DataFrame:
     """Mark live rows for which ``reason`` is non-null as dropped by ``stage``; rows already rejected keep theirs."""
     drop = F.col("reason").isNull() & reason.isNotNull()

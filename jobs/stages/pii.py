@@ -40,7 +40,15 @@ def apply(frame: DataFrame, context: Any) -> DataFrame:
         return redact_batch(batch["text"], batch.get("lang"), conf)
 
     redacted = map_live_rows(frame, redact, {"text": "string", **{c: "int" for c in counts}})
+    return decide(redacted, context)
+
+
+def decide(redacted: DataFrame, context: Any) -> DataFrame:
+    """``pii:too_many`` over the count columns, when ``pii.max_replacements`` is set (else nothing is dropped)."""
+    from udfs.pii import COUNT_COLUMNS
+
+    conf = context.conf.pii
     if conf.max_replacements is None:
         return redacted
-    total = reduce(add, [F.col(c) for c in counts])
+    total = reduce(add, [F.col(c) for c in COUNT_COLUMNS.values()])
     return tag_rejects(redacted, STAGE, first_reason([(total > conf.max_replacements, "pii:too_many")]))
