@@ -64,6 +64,18 @@ def test_lid_model_is_extracted_from_the_code_zip_once(tmp_path: Path) -> None:
     assert sorted(p.name for p in expected.parent.iterdir()) == ["lid.176.ftz"]  # no partial copies left behind
 
 
+def test_wheel_ships_the_lid_model_its_licence_and_the_conf(tmp_path: Path) -> None:
+    import zipfile
+
+    wheel = dist.build_wheel(tmp_path)
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        assert archive.read("udfs/resources/lid.176.ftz") == LID_MODEL.read_bytes()
+    assert "udfs/resources/ATTRIBUTION.md" in names
+    shipped_conf = {name for name in names if name.startswith("conf/")}
+    assert shipped_conf == {f"conf/{p.name}" for p in (REPO_ROOT / "conf").glob("*.yaml")}  # find_conf's defaults
+
+
 # -- dist/models.tar.gz ---------------------------------------------------------------------------------------------
 def fake_model(path: Path, content: bytes) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
