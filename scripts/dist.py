@@ -17,6 +17,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -83,15 +84,42 @@ def env_cache_key(python_executable: str, python_version: str, extra: str) -> st
     return digest.hexdigest()[:16]
 
 
+_MANYLINUX_ALIASES = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
+
+
+def needed_glibc(site_packages: Path) -> tuple[int, int] | None:
+    """The newest glibc that an installed wheel needs, from the platform tags in each ``*.dist-info/WHEEL`` (a wheel
+    needs the oldest of its own tags; None when every wheel is pure Python). The nodes' glibc must be at least this.
+    """
+    newest = None
+    for wheel_file in site_packages.glob("*.dist-info/WHEEL"):
+        versions = []
+        for line in wheel_file.read_text().splitlines():
+            if not line.startswith("Tag:"):
+                continue
+            platform = line.rsplit("-", 1)[-1].strip()
+            match = re.fullmatch(r"manylinux_(\d+)_(\d+)_\w+", platform)
+            if match:
+                versions.append((int(match[1]), int(match[2])))
+            elif platform.split("_", 1)[0] in _MANYLINUX_ALIASES:
+                versions.append(_MANYLINUX_ALIASES[platform.split("_", 1)[0]])
+        if versions and (newest is None or min(versions) > newest):
+            newest = min(versions)
+    return newest
+
+
 def build_env_archive(wheel: Path, python: str, extra: str, out: Path, cache_root: Path) -> tuple[Path, bool]:
-    """``out/env.tar.gz``: a venv-pack archive of the wheel's dependencies; returns (path, taken from the cache)."""
+    """``out/env.tar.gz`` and ``out/env.json`` (what the nodes need: interpreter path and version, glibc): a
+    venv-pack archive of the wheel's dependencies; returns (path, taken from the cache)."""
     if importlib.util.find_spec("venv_pack") is None:
         raise ConfigError("venv-pack is not installed in this environment: pip install -e '.[dist]' (make env does)")
     executable, version = interpreter(python)
-    cached = cache_root / f"env-{env_cache_key(executable, version, extra)}.tar.gz"
+    key = env_cache_key(executable, version, extra)
+    cached, cached_facts = cache_root / f"env-{key}.tar.gz", cache_root / f"env-{key}.json"
     target = out / "env.tar.gz"
-    if cached.is_file():
+    if cached.is_file() and cached_facts.is_file():
         shutil.copyfile(cached, target)
+        shutil.copyfile(cached_facts, out / "env.json")
         return target, True
     cache_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="env-build-", dir=cache_root) as work:
@@ -103,12 +131,18 @@ def build_env_archive(wheel: Path, python: str, extra: str, out: Path, cache_roo
         _run([venv_python, "-m", "pip", "install", "-q", requirement])
         _run([venv_python, "-c", ENV_SMOKE_TEST], cwd=work)  # cwd: import udfs from the venv, not the repo
         _run([venv_python, "-m", "pip", "uninstall", "-q", "-y", *LEFT_OUT_OF_ENV])
+        (site_packages,) = venv.glob("lib/python*/site-packages")
+        glibc = needed_glibc(site_packages)
+        facts = {"python": executable, "python_version": version, "extra": extra, "left_out": list(LEFT_OUT_OF_ENV),
+                 "glibc": None if glibc is None else f"{glibc[0]}.{glibc[1]}"}  # fmt: skip
         import venv_pack
 
         partial = Path(work) / "env.tar.gz"
         venv_pack.pack(prefix=str(venv), output=str(partial))
         os.replace(partial, cached)
+        cached_facts.write_text(json.dumps(facts, indent=2) + "\n")
     shutil.copyfile(cached, target)
+    shutil.copyfile(cached_facts, out / "env.json")
     return target, False
 
 
@@ -193,8 +227,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"dist: {archive} (with --archives {archive}#models, run the job with: {flags})")
         if "env" in parts and wheel is not None:
             archive, cached = build_env_archive(wheel, args.python, args.extra, out, Path(args.cache))
-            print(f"dist: {archive} ({'from the cache' if cached else 'built'}; "
-                  f"{archive.stat().st_size / 2**20:.0f} MiB)")  # fmt: skip
+            facts = json.loads((out / "env.json").read_text())
+            print(f"dist: {archive} ({'from the cache' if cached else 'built'}; {archive.stat().st_size / 2**20:.0f} "
+                  f"MiB); nodes need {facts['python']} (Python {facts['python_version']}) and glibc >= "
+                  f"{facts['glibc']}: see {out / 'env.json'}")  # fmt: skip
     except ConfigError as exc:
         print(f"dist: config error: {exc}", file=sys.stderr)
         return 2

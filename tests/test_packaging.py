@@ -77,6 +77,24 @@ def test_wheel_ships_the_lid_model_its_licence_and_the_conf(tmp_path: Path) -> N
     assert shipped_conf == {f"conf/{p.name}" for p in (REPO_ROOT / "conf").glob("*.yaml")}  # find_conf's defaults
 
 
+def test_needed_glibc_is_the_newest_of_each_wheels_oldest_tag(tmp_path: Path) -> None:
+    def wheel(name: str, *tags: str) -> None:
+        info = tmp_path / f"{name}.dist-info"
+        info.mkdir()
+        (info / "WHEEL").write_text("Wheel-Version: 1.0\n" + "".join(f"Tag: {tag}\n" for tag in tags))
+
+    wheel("pure-1.0", "py3-none-any")
+    assert dist.needed_glibc(tmp_path) is None
+    wheel("numpy-1.26.4", "cp311-cp311-manylinux_2_17_x86_64", "cp311-cp311-manylinux2014_x86_64")
+    wheel("pyarrow-25.0.1", "cp311-cp311-manylinux_2_28_x86_64")
+    wheel("old-1.0", "cp311-cp311-manylinux1_x86_64")
+    # a wheel tagged for both 2.34 and 2010 runs on 2.12: it does not raise the requirement above pyarrow's 2.28
+    wheel("dual-1.0", "cp311-cp311-manylinux_2_34_x86_64", "cp311-cp311-manylinux2010_x86_64")
+    assert dist.needed_glibc(tmp_path) == (2, 28)
+    wheel("new-1.0", "cp311-cp311-manylinux_2_34_x86_64")
+    assert dist.needed_glibc(tmp_path) == (2, 34)
+
+
 # -- dist/models.tar.gz ---------------------------------------------------------------------------------------------
 def fake_model(path: Path, content: bytes) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -225,6 +243,8 @@ def packed_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
         capture_output=True, text=True, timeout=1200,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    facts = json.loads((out / "env.json").read_text())
+    assert (facts["python"], facts["extra"]) == (dist_python(), "spark35")
     return out
 
 
