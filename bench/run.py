@@ -162,8 +162,8 @@ def table(results: dict[str, Any]) -> str:
     ours = results["ours"]
     lines = [f"# cc-refinery benchmark, {results['date']}", "",
              f"`{results['command']}` — corpus {results['mb1']:.1f} MB (1×) and {results['mb2']:.1f} MB (2×) of "
-             f"text, {results['files']} + {2 * results['files']} WET files; medians of {results['repeats']} "
-             f"(baseline: {results.get('baseline_repeats', results['repeats'])}).", "",
+             f"text, {results['files']} + {2 * results['files']} WET files; medians of {results['repeats']}"
+             + (f" (baseline: {results['baseline_repeats']})" if "baseline" in results else "") + ".", "",
              "| figure | ours | baseline |", "|---|---|---|"]
     base = results.get("baseline", {})
 
