@@ -20,21 +20,23 @@ PYTEST_ARGS ?=
 
 env: $(STAMP)
 
-$(STAMP): pyproject.toml
+# $(call make-venv,FOLDER,EXTRAS): a venv in FOLDER with the project installed editable with EXTRAS, then its stamp.
+define make-venv
 	@command -v java >/dev/null || { echo "Java 17 is required (Debian/Ubuntu: apt-get install -y openjdk-17-jre-headless)"; exit 1; }
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,dist]'
-	touch $(STAMP)
+	test -x $(1)/bin/python || $(PYTHON) -m venv $(1)
+	$(1)/bin/python -m pip install -q --upgrade pip
+	$(1)/bin/python -m pip install -q -e '.[$(2)]'
+	touch $(1)/.installed
+endef
+comma := ,
+
+$(STAMP): pyproject.toml
+	$(call make-venv,$(VENV),dev$(comma)dist)
 
 env-spark35: $(STAMP35)
 
 $(STAMP35): pyproject.toml
-	@command -v java >/dev/null || { echo "Java 17 is required (Debian/Ubuntu: apt-get install -y openjdk-17-jre-headless)"; exit 1; }
-	test -x $(PY35) || $(PYTHON) -m venv $(VENV35)
-	$(PY35) -m pip install -q --upgrade pip
-	$(PY35) -m pip install -q -e '.[dev,dist,spark35]'
-	touch $(STAMP35)
+	$(call make-venv,$(VENV35),dev$(comma)dist$(comma)spark35)
 
 sample: $(STAMP)
 	$(PY) -m jobs.pipeline --conf conf/local.yaml --input tests/fixtures/wet tests/fixtures/wet_zh --output $(SAMPLE_OUT) --set output.mode=overwrite
