@@ -35,7 +35,9 @@ TRANSFORM_STAGES = ("normalize", "langid", "quality", "dedup", "pii", "tokens")
 
 
 def parse_stages(text: str | None, conf: PipelineConfig) -> list[str]:
-    stages = [s.strip() for s in text.split(",") if s.strip()] if text else list(conf.run.stages)
+    stages = [s.strip() for s in text.split(",") if s.strip()] if text is not None else list(conf.run.stages)
+    if not stages:  # "--stages ," or "--stages ''" is a typo, not "all stages"
+        raise ConfigError(f"--stages: no stage named in {text!r} (stages, in order: {', '.join(STAGES)})")
     for stage in stages:
         if stage not in STAGES:
             raise ConfigError(f"--stages: unknown stage {stage!r} (stages, in order: {', '.join(STAGES)})")

@@ -18,6 +18,7 @@ import typing
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import yaml
@@ -26,7 +27,24 @@ from udfs.errors import ConfigError
 
 STAGES: tuple[str, ...] = ("ingest", "normalize", "langid", "quality", "dedup", "pii", "tokens", "report")
 
-_SECRET_KEY = re.compile(r"secret|password|passwd|access_key|session_token|credential|api_key", re.IGNORECASE)
+# Key segments (split at . _ -) that name a credential, and segment pairs that do: fs.s3a.secret.key,
+# fs.s3a.session.token, fs.azure.account.key.<account>, google.cloud.auth.service.account.json.keyfile.contents, ...
+_SECRET_SEGMENTS = frozenset({"secret", "password", "passwd", "pwd", "token", "credential", "credentials", "keyfile",
+                              "passphrase"})  # fmt: skip
+_SECRET_PAIRS = frozenset({("access", "key"), ("account", "key"), ("api", "key"), ("private", "key"), ("sas", "key"),
+                           ("secret", "key"), ("auth", "key")})  # fmt: skip
+_URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a setting named ``key`` holds a credential (its value is never written out)."""
+    segments = [s for s in re.split(r"[._\-\s]+", re.sub(r"([a-z])([A-Z])", r"\1_\2", key).lower()) if s]
+    return bool(_SECRET_SEGMENTS.intersection(segments)) or any(pair in _SECRET_PAIRS for pair in pairwise(segments))
+
+
+def redact_text(text: str) -> str:
+    """``text`` with the user:password part of every URL in it replaced (``s3://AKIA:x@host`` → ``s3://***@host``)."""
+    return _URL_USERINFO.sub(r"\g<scheme>***@", text)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -59,11 +77,11 @@ def _coerce(value: Any, kind: Any, key: str) -> Any:
         raise ConfigError(f"{key}: expected true/false, got {value!r}")
     if kind is int:
         if isinstance(value, int) and not isinstance(value, bool):
-            return value
+            return _in_range(value, key)
         raise ConfigError(f"{key}: expected an integer, got {value!r}")
     if kind is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            return _in_range(float(value), key)
         raise ConfigError(f"{key}: expected a number, got {value!r}")
     if kind is str:
         if isinstance(value, str):
@@ -82,6 +100,15 @@ def _coerce(value: Any, kind: Any, key: str) -> Any:
     if dataclasses.is_dataclass(kind):
         return dataclass_from_dict(kind, value, key)
     raise ConfigError(f"{key}: unsupported type {_type_name(kind)}")
+
+
+def _in_range(value: float, key: str) -> Any:
+    """The floor every numeric setting shares: counts, sizes, seconds, scores, thresholds and seeds are never
+    negative (a negative backoff made every file fail after one attempt) nor NaN. Tighter ranges (> 0, <= 1) are
+    each section's ``validate``."""
+    if value != value or value < 0:  # NaN compares unequal to itself
+        raise ConfigError(f"{key}: must be a number >= 0, got {value}")
+    return value
 
 
 def dataclass_from_dict(cls: type[Any], data: Any, path: str) -> Any:
@@ -173,6 +200,8 @@ class S3Config:
     def validate(self, path: str) -> None:
         _positive(self.max_attempts, f"{path}.max_attempts")
         _positive(self.backoff_max_seconds, f"{path}.backoff_max_seconds")
+        _positive(self.connect_timeout_seconds, f"{path}.connect_timeout_seconds")
+        _positive(self.read_timeout_seconds, f"{path}.read_timeout_seconds")
 
 
 @dataclass(frozen=True)
@@ -416,9 +445,12 @@ class PipelineConfig:
 
 def _redact(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: ("***" if _SECRET_KEY.search(str(k)) and v is not None else _redact(v)) for k, v in value.items()}
+        return {k: ("***" if is_secret_key(str(k)) and v is not None and not isinstance(v, (dict, list))
+                    else _redact(v)) for k, v in value.items()}  # fmt: skip
     if isinstance(value, list):
         return [_redact(v) for v in value]
+    if isinstance(value, str):
+        return redact_text(value)
     return value
 
 

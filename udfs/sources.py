@@ -578,11 +578,41 @@ def resolve_inputs(specs: Iterable[str], settings: SourceSettings | S3Settings, 
         if not matched:
             raise InputError(f"input {spec!r} matched no files")
         files.extend(matched)
+    # One read per file: a local file reached twice (a glob through a symlink loop, two names for one file) counts
+    # once, under the first name it was listed by.
     seen: set[str] = set()
-    unique = [f for f in files if not (f in seen or seen.add(f))]
+    unique = [f for f in files if not (_identity(f) in seen or seen.add(_identity(f)))]
     if not unique:
         raise InputError("no input given: pass --input with paths, globs, URLs or a wet.paths.gz manifest")
     return unique
+
+
+def _local_glob(spec: str) -> list[str]:
+    """Files matching a local glob, without those reached through a symlinked folder the wildcards crossed.
+
+    ``glob`` follows such links, so a link back to a parent (a loop) made ``**`` list one file ~40 times under ever
+    longer names; like ``os.walk`` for folder inputs, a wildcard never enters a linked folder. A folder the user
+    named before the first wildcard may itself be a link.
+    """
+    named = os.path.dirname(spec[: min(spec.find(c) for c in _WILDCARDS if c in spec)]) or "."
+    files = []
+    for path in sorted(glob.glob(spec, recursive=True)):
+        if not os.path.isfile(path):
+            continue
+        folder, crossed = named, os.path.relpath(os.path.dirname(path), named)
+        parts = [] if crossed == "." else crossed.split(os.sep)
+        linked = False
+        for part in parts:
+            folder = os.path.join(folder, part)
+            linked = linked or os.path.islink(folder)
+        if not linked:
+            files.append(path)
+    return files
+
+
+def _identity(path: str) -> str:
+    """What makes two inputs the same file: the resolved path of a local file, the URL of anything else."""
+    return os.path.realpath(path) if "://" not in path and os.path.exists(path) else path
 
 
 def _need_hadoop(spec: str, hadoop: HadoopFiles | None) -> HadoopFiles:
@@ -602,7 +632,7 @@ def _resolve_one(spec: str, sources: SourceSettings, manifest_base: str, hadoop:
     if is_hadoop(spec):
         return _need_hadoop(spec, hadoop).list_wet(spec)
     if any(c in spec for c in _WILDCARDS):
-        return sorted(p for p in glob.glob(spec, recursive=True) if os.path.isfile(p))
+        return _local_glob(spec)
     if os.path.isdir(spec):
         return sorted(
             os.path.join(root, name) for root, _, names in os.walk(spec) for name in names if is_wet_name(name)

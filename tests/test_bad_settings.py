@@ -1,0 +1,106 @@
+"""Bad settings and inputs found by an adversarial review (issue 11), each answered before Spark starts."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from jobs.pipeline import parse_stages
+from tests.conftest import SAMPLE_WET_FILES
+from udfs.config import build_config, is_secret_key, load_config, load_yaml_layers, redact_text
+from udfs.errors import ConfigError
+from udfs.sources import S3Settings, resolve_inputs
+
+CONF = str(Path(__file__).resolve().parents[1] / "conf" / "local.yaml")
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("s3.backoff_base_seconds=-1", "s3.backoff_base_seconds"),  # made every file fail after one attempt
+        ("http.backoff_base_seconds=-0.5", "http.backoff_base_seconds"),
+        ("quality.gopher_quality.min_words=-5", "quality.gopher_quality.min_words"),
+        ("dedup.near.threshold=-0.2", "dedup.near.threshold"),
+        ("ingest.max_invalid_utf8_ratio=.nan", "ingest.max_invalid_utf8_ratio"),
+    ],
+)
+def test_negative_or_nan_numbers_are_refused_naming_the_key(override: str, key: str) -> None:
+    with pytest.raises(ConfigError, match=rf"^{key}: must be a number >= 0"):
+        load_config(CONF, [override])
+
+
+@pytest.mark.parametrize("key", ["s3.connect_timeout_seconds", "s3.read_timeout_seconds"])
+def test_zero_timeouts_are_refused(key: str) -> None:
+    with pytest.raises(ConfigError, match=rf"^{key}: must be > 0"):
+        load_config(CONF, [f"{key}=0"])
+
+
+@pytest.mark.parametrize("text", [",", "", " , "])
+def test_stages_naming_nothing_is_an_error_not_all_stages(text: str) -> None:
+    with pytest.raises(ConfigError, match="--stages: no stage named"):
+        parse_stages(text, load_config(CONF))
+
+
+def test_stages_default_to_the_conf_when_not_given() -> None:
+    assert parse_stages(None, load_config(CONF))[0] == "ingest"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "fs.s3a.session.token",
+        "fs.s3a.access.key",
+        "fs.s3a.secret.key",
+        "fs.azure.account.key.store.blob.core.windows.net",
+        "google.cloud.auth.service.account.json.keyfile.contents",
+        "aws_secret_access_key",
+        "awsSessionToken",
+        "db_password",
+    ],
+)
+def test_credential_settings_are_recognised(key: str) -> None:
+    assert is_secret_key(key)
+
+
+@pytest.mark.parametrize("key", ["tokens", "tokenizer", "max_tokens", "keep", "monkey", "key_by"])
+def test_ordinary_settings_are_not_taken_for_credentials(key: str) -> None:
+    assert not is_secret_key(key)
+
+
+def test_manifest_conf_hides_every_planted_secret() -> None:
+    planted = {
+        "spark": {"conf": {
+            "spark.hadoop.fs.s3a.session.token": "PLANTED-TOKEN-1",
+            "spark.hadoop.fs.s3a.access.key": "PLANTED-AKIA-2",
+            "spark.hadoop.fs.azure.account.key.store.blob.core.windows.net": "PLANTED-AZURE-3",
+            "spark.hadoop.google.cloud.auth.service.account.json.keyfile.contents": "PLANTED-GCP-4",
+        }},
+        "s3": {"endpoint_url": "https://PLANTED-USER-5:PLANTED-PASS-6@s3.example.org"},
+        "input": {"paths": ["s3://PLANTED-USER-7:PLANTED-PASS-8@bucket/crawl/"]},
+    }  # fmt: skip
+    raw = load_yaml_layers(CONF)
+    for section, values in planted.items():
+        raw[section] = {**raw.get(section, {}), **values}
+    written = json.dumps(build_config(raw).redacted())
+    assert "PLANTED" not in written
+    assert "s3.example.org" in written and "bucket/crawl/" in written  # the rest of each URL stays readable
+
+
+def test_url_userinfo_is_redacted_in_free_text() -> None:
+    assert redact_text("cannot read s3://AKIA:abc@host/key (https://u:p@h/x)") == (
+        "cannot read s3://***@host/key (https://***@h/x)"
+    )
+
+
+def test_a_symlink_loop_lists_each_file_once(tmp_path: Path) -> None:
+    crawl = tmp_path / "crawl"
+    (crawl / "a").mkdir(parents=True)
+    shutil.copy(SAMPLE_WET_FILES[0], crawl / "a" / "one.warc.wet.gz")
+    os.symlink(crawl, crawl / "a" / "loop")  # crawl/a/loop/a/loop/... back to itself
+    os.symlink(crawl / "a" / "one.warc.wet.gz", crawl / "same.warc.wet.gz")  # a second name for the same file
+    found = resolve_inputs([f"{crawl}/**/*.wet.gz", str(crawl)], S3Settings(), "s3://commoncrawl/")
+    assert found == [str(crawl / "a" / "one.warc.wet.gz")]
