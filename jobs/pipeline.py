@@ -182,6 +182,7 @@ class PipelineJob(Job):
             "shards": {"count": len(run.shards), "files_per_shard": conf.run.files_per_shard},
             "stats": summary.stats_path,
             "phase_seconds": run.phase_seconds,
+            "totals": {"inputs_without_wet_records": summary.no_wet_inputs},
         }
         return self.finish(spark, output, conf, run_id, started, summary.records_read, counts, invariant_ok,
                            summary.inputs, summary.failed_inputs, summary.listed_inputs, extra)
@@ -252,8 +253,9 @@ class PipelineJob(Job):
             "funnel": stage_table,
             "inputs": inputs,
             "outputs": outputs,
-            **extra,
         }
+        manifest["totals"] |= extra.pop("totals", {})
+        manifest |= extra
         if report_error:
             manifest["status"] = "failed"
             manifest["report_error"] = report_error
@@ -291,7 +293,9 @@ def print_summary(manifest: dict[str, Any], manifest_path: str, token_table: Any
     lines = [
         "",
         f"cc-refinery run {manifest['run_id']}: {manifest['status']}",
-        f"  inputs: {totals['inputs']} file(s), {totals['failed_inputs']} failed",
+        f"  inputs: {totals['inputs']} file(s), {totals['failed_inputs']} failed"
+        + (f", {totals['inputs_without_wet_records']} without any WET record (see status no_wet_records)"
+           if totals.get("inputs_without_wet_records") else ""),
         f"  records read: {totals['records_read']}  kept: {totals['kept']}  rejected: {totals['rejected']}"
         f"  (read = kept + rejected: {'yes' if totals['invariant_ok'] else 'NO'})",
         "  funnel:",

@@ -39,6 +39,7 @@ from jobs.stages.ingest import REASON_DUPLICATE_ID
 from jobs.stages.output import local_path, remove_tree, write_part
 from udfs.config import PipelineConfig
 from udfs.ingest import FILE_COLUMNS, KIND_DOC, KIND_FILE
+from udfs.warc import NO_WET_RECORDS
 
 LOG = logging.getLogger("cc_refinery")
 
@@ -507,6 +508,8 @@ class RunSummary:
     unaccounted_inputs: int
     listed_inputs: list[dict[str, Any]]
     stats_path: str
+    no_wet_inputs: int = 0
+    """Inputs that held no WET conversion record (garbage, empty, a WARC or WAT file): read, but nothing in them."""
 
 
 def summarize(spark: SparkSession, output: str, max_listed: int) -> RunSummary:
@@ -549,6 +552,7 @@ def summarize(spark: SparkSession, output: str, max_listed: int) -> RunSummary:
         F.count(F.lit(1)).alias("inputs"),
         F.coalesce(F.sum("records_read"), F.lit(0)).alias("read"),
         F.count(F.when(F.col("status") == "failed", 1)).alias("failed"),
+        F.count(F.when(F.col("status") == NO_WET_RECORDS, 1)).alias("no_wet"),
         F.count(F.when(~F.col("accounted"), 1)).alias("unaccounted"),
     ).first()
     by_reason_rows = rejected.groupBy("stage", "reason").agg(F.count(F.lit(1)).alias("n")).collect()
@@ -566,4 +570,4 @@ def summarize(spark: SparkSession, output: str, max_listed: int) -> RunSummary:
         entry["skipped"] = json.loads(entry["skipped"] or "{}")
         inputs.append(entry)
     return RunSummary(counts, int(totals["read"]), int(totals["inputs"]), int(totals["failed"]),
-                      int(totals["unaccounted"]), inputs, stats_path)
+                      int(totals["unaccounted"]), inputs, stats_path, int(totals["no_wet"]))

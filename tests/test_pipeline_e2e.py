@@ -386,3 +386,25 @@ def test_spark_submit_on_a_standalone_cluster_matches_local(
     assert manifest["totals"] == local_run[1]["totals"]
     assert outcome(spark, output) == outcome(spark, local_run[0])
     assert "cc-refinery run" in result.stdout and "read = kept + rejected: yes" in result.stdout
+
+
+def test_inputs_without_wet_records_are_named_in_the_summary(spark: Any, tmp_path: Path) -> None:
+    # Random bytes and a WARC file given as WET used to end "ok" with nothing to show for them.
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "good.warc.wet.gz").write_bytes(Path(SAMPLE_WET_FILES[0]).read_bytes())
+    (inputs / "noise.warc.wet").write_bytes(bytes((i * 7919 + 13) % 251 for i in range(5_000)).replace(b"WARC/", b"x"))
+    response = (b"WARC/1.0\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:r1>\r\nContent-Length: 6\r\n\r\n"
+                b"<html>\r\n\r\n")
+    (inputs / "crawl.warc.wet").write_bytes(response)
+    output = tmp_path / "out"
+    code, manifest = run_pipeline(spark, ["--conf", "local.yaml", "--input", str(inputs), "--output", str(output),
+                                          "--set", "output.mode=overwrite"])
+    assert code == 0 and manifest["totals"]["invariant_ok"]
+    assert manifest["totals"]["inputs_without_wet_records"] == 2
+    status = {Path(entry["path"]).name: (entry["status"], entry["error"]) for entry in manifest["inputs"]}
+    assert status["good.warc.wet.gz"] == ("ok", None)
+    assert status["noise.warc.wet"] == ("no_wet_records", "no WARC records at all")
+    assert status["crawl.warc.wet"] == (
+        "no_wet_records", "no WET conversion records; record types found: response (a WARC or WAT file?)"
+    )

@@ -210,3 +210,50 @@ def test_dolma_uri_in_angle_brackets_is_unwrapped() -> None:
         first = next(iter(read_wet(handle, "dolma")))
     assert first.url == "https://www.semanticscholar.org/research/research-team"
     assert first.domain == "semanticscholar.org"
+
+
+def conversion_with_length(n: int, text: str, length_header: str) -> bytes:
+    head = (
+        f"WARC/1.0\r\nWARC-Type: conversion\r\nWARC-Target-URI: https://example.com/{n}\r\n"
+        f"WARC-Record-ID: <urn:uuid:doc-{n}>\r\nContent-Length: {length_header}\r\n\r\n"
+    )
+    return head.encode() + text.encode() + b"\r\n\r\n"
+
+
+@pytest.mark.parametrize("length_header", ["²", "１２", "-5", "twelve", "12 bytes"])
+def test_a_malformed_length_is_one_rejected_row_and_the_file_goes_on(length_header: str) -> None:
+    # "²" passed str.isdigit() and then made int() raise: the file was marked failed and the records after it lost.
+    # "１２" was taken as 12. A negative or non-numeric length made two rows of one record.
+    data = WARCINFO + conversion(1, "First page.") + conversion_with_length(2, "Odd header.", length_header)
+    data += conversion(3, "Last page.")
+    docs, stats = read(data)
+    assert [(d.id, d.reason, d.text) for d in docs] == [
+        ("doc-1", None, "First page."),
+        ("doc-2", warc.REASON_BAD_LENGTH, "Odd header."),
+        ("doc-3", None, "Last page."),
+    ]
+    assert stats.status == "ok" and stats.conversion_records == 3
+
+
+def test_a_bad_length_body_is_capped_like_any_record() -> None:
+    data = WARCINFO + conversion_with_length(1, "x" * 500, "-1") + conversion(2)
+    docs, _ = read(data, limits=ReaderLimits(max_record_bytes=100))
+    assert [(d.id, d.reason, len(d.text)) for d in docs] == [("doc-1", warc.REASON_BAD_LENGTH, 100), ("doc-2", None, 10)]
+
+
+def test_random_bytes_are_one_capped_fragment_and_the_file_says_it_holds_no_wet() -> None:
+    garbage = bytes((i * 7919 + 13) % 251 for i in range(20_000)).replace(b"WARC/", b"warc/")
+    docs, stats = read(garbage, limits=ReaderLimits(max_record_bytes=1000))
+    assert [d.reason for d in docs] == [warc.REASON_HEADERLESS]
+    assert len(docs[0].text.encode()) <= 1000 * 3  # 1000 bytes kept; replacement characters may widen them
+    assert stats.status == warc.NO_WET_RECORDS and stats.error == "no WARC records at all"
+    assert stats.bytes_read == len(garbage)  # read to the end: nothing hidden
+
+
+def test_a_warc_file_given_as_wet_is_named() -> None:
+    response = record({"WARC-Type": "response", "WARC-Record-ID": "<urn:uuid:r1>"}, b"HTTP/1.1 200 OK\r\n\r\n<html>")
+    request = record({"WARC-Type": "request", "WARC-Record-ID": "<urn:uuid:q1>"}, b"GET / HTTP/1.1\r\n\r\n")
+    docs, stats = read(WARCINFO + request + response)
+    assert docs == []
+    assert stats.status == warc.NO_WET_RECORDS
+    assert stats.error == "no WET conversion records; record types found: request, response (a WARC or WAT file?)"

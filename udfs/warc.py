@@ -39,6 +39,8 @@ REASON_TOO_LARGE = "ingest:record_too_large"
 REASON_INVALID_UTF8 = "ingest:invalid_utf8"
 REASON_EMPTY = "ingest:empty_text"
 REASON_CORRUPT_GZIP = "ingest:corrupt_gzip"
+NO_WET_RECORDS = "no_wet_records"
+"""File status when a file holds no conversion record (garbage, an empty file, WARC or WAT given as WET)."""
 INGEST_REASONS = (
     REASON_MISSING_URI,
     REASON_MISSING_ID,
@@ -90,7 +92,13 @@ class FileStats:
     skipped: dict[str, int] = field(default_factory=dict)
     bytes_read: int = 0
     status: str = "ok"
+    """``ok``, ``corrupt`` (a broken gzip stream), ``no_wet_records`` (no conversion record at all) or, from the
+    caller, ``failed`` (could not be read)."""
     error: str | None = None
+    conversion_records: int = 0
+    """Records framed as conversion (or untyped) records, well formed or not."""
+    other_types: set[str] = field(default_factory=set)
+    """``WARC-Type`` values of the other records met (response, request, metadata… in WARC/WAT files)."""
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
@@ -247,13 +255,21 @@ class WetReader:
                 yield doc
         finally:
             self.stats.bytes_read = self._stream.offset
+        if self.stats.status == "ok" and not self.stats.conversion_records:
+            # Nothing to read is not "ok": random bytes, an empty file, or a WARC/WAT file given as WET.
+            self.stats.status = NO_WET_RECORDS
+            kinds = sorted(self.stats.other_types)
+            self.stats.error = (
+                f"no WET conversion records; record types found: {', '.join(kinds)} (a WARC or WAT file?)"
+                if kinds else "no WARC records at all"
+            )
 
     _pending: WetDocument | None = None
 
     def _records(self) -> Iterator[WetDocument]:
         stream = self._stream
         fragment: list[bytes] = []
-        fragment_offset = 0
+        fragment_offset = fragment_bytes = 0
         while True:
             line_offset = stream.offset
             line = stream.readline()
@@ -264,8 +280,11 @@ class WetReader:
                 # a record whose header is missing (a file that starts mid-record, or garbage after a bad length).
                 if fragment or line.strip():
                     if not fragment:
-                        fragment_offset = line_offset
-                    fragment.append(line)
+                        fragment_offset, fragment_bytes = line_offset, 0
+                    # Garbage can be a whole file: keep max_record_bytes of it, as for any record.
+                    if fragment_bytes < self.limits.max_record_bytes:
+                        fragment.append(line[: self.limits.max_record_bytes - fragment_bytes])
+                    fragment_bytes += len(line)
                 continue
             if fragment:
                 yield self._fragment(fragment, fragment_offset)
@@ -310,13 +329,20 @@ class WetReader:
         headers = _parse_headers(header_lines)
         warc_type = headers.get("warc-type", "").lower()
 
+        if warc_type == "conversion" or not warc_type:
+            self.stats.conversion_records += 1
+        elif warc_type != "warcinfo":  # every WARC, WAT and WET file starts with one
+            self.stats.other_types.add(warc_type)
         length_text = headers.get("content-length", "")
-        length = int(length_text) if length_text.isdigit() else -1
+        # ASCII digits only: str.isdigit() also takes "²" (then int() raised and the rest of the file was lost)
+        # and full-width digits.
+        length = int(length_text) if length_text.isascii() and length_text.isdigit() else -1
         if length < 0:
-            # Without a length the body cannot be delimited: hand it to the fragment logic (it becomes a
-            # headerless fragment up to the next record) and reject the record itself.
+            # No usable length: the body runs to the next record start. It stays this record's (one record, one
+            # row), kept up to max_record_bytes, and the record is rejected for its header.
+            body = self._read_to_next_record(self.limits.max_record_bytes)
             if warc_type == "conversion" or not warc_type:
-                yield self._document(headers, b"", offset, REASON_BAD_LENGTH)
+                yield self._document(headers, body, offset, REASON_BAD_LENGTH)
             else:
                 self.stats.skip("bad_content_length")
             return
@@ -387,6 +413,21 @@ class WetReader:
                 break
             extra.append(line)
         return (body + b"".join(extra)).rstrip(b"\r\n")
+
+    def _read_to_next_record(self, limit: int) -> bytes:
+        """The lines up to the next record's version line (or EOF), at most ``limit`` bytes kept; the rest of them is
+        read past."""
+        kept: list[bytes] = []
+        size = 0
+        while True:
+            line = self._stream.readline()
+            if not line or line.startswith(_VERSION_PREFIX):
+                self._stream.unread(line)
+                break
+            if size < limit:
+                kept.append(line[: limit - size])
+            size += len(line)
+        return b"".join(kept).rstrip(b"\r\n")
 
     def _discard(self, n: int) -> None:
         while n > 0:
