@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import textwrap
 import time
@@ -32,6 +33,37 @@ from udfs.errors import ConfigError
 
 # Stages applied as DataFrame -> DataFrame between ingest and the final write, each in jobs/stages/<name>.py.
 TRANSFORM_STAGES = ("normalize", "langid", "quality", "dedup", "pii", "tokens")
+
+
+def check_parquet_input(spec: str, stages: list[str]) -> None:
+    """Without ``ingest`` the inputs are Parquet documents of an earlier run: a local WET file or folder of them is
+    refused here, before Spark (it used to fail in Spark's Parquet reader, after the output had been cleared)."""
+    from jobs.stages.output import local_path
+    from udfs.sources import is_wet_name
+
+    path = local_path(spec)
+    if path is None or not os.path.exists(path):
+        return  # remote, or a glob: Spark's reader names what it cannot read
+    names = [os.path.basename(path)] if os.path.isfile(path) else [n for _, _, ns in os.walk(path) for n in ns]
+    if any(is_wet_name(name) for name in names) and not any(name.endswith(".parquet") for name in names):
+        raise ConfigError(f"--input {spec}: WET files, but the stages {','.join(stages)} start from the Parquet "
+                          "documents of an earlier run (add ingest to --stages to read WET)")
+
+
+def check_local_output(path: str) -> None:
+    """The output must be a folder this process can create and write; checked before any work is done."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ConfigError(f"--output {path}: is a file, not a folder")
+    existing = path
+    while not os.path.exists(existing):
+        parent = os.path.dirname(existing.rstrip("/")) or "."
+        if parent == existing:
+            break
+        existing = parent
+    if not os.path.isdir(existing):
+        raise ConfigError(f"--output {path}: {existing} is a file, so the folder cannot be created")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"--output {path}: {existing} is not writable by this user")
 
 
 def parse_stages(text: str | None, conf: PipelineConfig) -> list[str]:
@@ -97,12 +129,15 @@ class PipelineJob(Job):
         else:
             if not specs:
                 raise ConfigError("--input: give the Parquet documents folder of an earlier run")
+            for spec in specs:
+                check_parquet_input(spec, self.stages)
             self.files = specs
         self.lock = None
         self.resuming = False
         if getattr(args, "dry_run", False):
             return
         if local_path(args.output) is not None:  # a local output is checked and locked before Spark starts
+            check_local_output(local_path(args.output))
             self.open_output(None, args.output, conf)
 
     def open_output(self, spark: Any, output: str, conf: PipelineConfig) -> None:

@@ -104,3 +104,31 @@ def test_a_symlink_loop_lists_each_file_once(tmp_path: Path) -> None:
     os.symlink(crawl / "a" / "one.warc.wet.gz", crawl / "same.warc.wet.gz")  # a second name for the same file
     found = resolve_inputs([f"{crawl}/**/*.wet.gz", str(crawl)], S3Settings(), "s3://commoncrawl/")
     assert found == [str(crawl / "a" / "one.warc.wet.gz")]
+
+
+def load_pipeline(argv: list[str]) -> None:
+    from jobs.pipeline import PipelineJob
+
+    PipelineJob().load(["--conf", CONF, *argv])
+
+
+def test_an_output_that_is_a_file_is_refused_before_any_work(tmp_path: Path) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("not a folder")
+    with pytest.raises(ConfigError, match="is a file, not a folder"):
+        load_pipeline(["--input", str(SAMPLE_WET_FILES[0]), "--output", str(taken)])
+    with pytest.raises(ConfigError, match="is a file, so the folder cannot be created"):
+        load_pipeline(["--input", str(SAMPLE_WET_FILES[0]), "--output", str(taken / "run")])
+    assert taken.read_text() == "not a folder"
+
+
+def test_wet_input_without_ingest_is_refused_and_the_old_output_kept(tmp_path: Path) -> None:
+    # `--stages dedup` reads Parquet documents; on WET it used to clear the output, then fail in Spark's reader.
+    output = tmp_path / "out"
+    output.mkdir()
+    (output / "earlier.txt").write_text("an earlier run's file")
+    wet_folder = Path(SAMPLE_WET_FILES[0]).parent
+    with pytest.raises(ConfigError, match="WET files, but the stages dedup start from the Parquet documents"):
+        load_pipeline(["--stages", "dedup", "--input", str(wet_folder), "--output", str(output),
+                       "--set", "output.mode=overwrite"])
+    assert (output / "earlier.txt").read_text() == "an earlier run's file"
