@@ -136,6 +136,11 @@ class PipelineJob(Job):
         self.resuming = False
         if getattr(args, "dry_run", False):
             return
+        if self.from_wet:
+            from jobs.stages.ingest import source_settings
+            from udfs.sources import check_s3_endpoints
+
+            check_s3_endpoints(self.files, source_settings(conf))
         if local_path(args.output) is not None:  # a local output is checked and locked before Spark starts
             check_local_output(local_path(args.output))
             self.open_output(None, args.output, conf)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -132,3 +134,18 @@ def test_wet_input_without_ingest_is_refused_and_the_old_output_kept(tmp_path: P
         load_pipeline(["--stages", "dedup", "--input", str(wet_folder), "--output", str(output),
                        "--set", "output.mode=overwrite"])
     assert (output / "earlier.txt").read_text() == "an earlier run's file"
+
+
+def test_a_manifest_of_s3_files_behind_an_unreachable_endpoint_fails_before_spark(tmp_path: Path) -> None:
+    # Manifest lines are never listed, so nothing used to check the endpoint: Spark started and every file was
+    # retried to failure. Port 9 of 127.0.0.1 has nothing listening.
+    from udfs.errors import InputError
+
+    manifest = tmp_path / "wet.paths.gz"
+    manifest.write_bytes(gzip.compress(b"crawl/a.warc.wet.gz\ncrawl/b.warc.wet.gz\n"))
+    started = time.monotonic()
+    with pytest.raises(InputError, match=r"S3 endpoint http://127.0.0.1:9 is unreachable while listing bucket cc"):
+        load_pipeline(["--input", str(manifest), "--output", str(tmp_path / "out"),
+                       "--set", "input.manifest_base=s3://cc/", "--set", "s3.endpoint_url=http://127.0.0.1:9"])
+    assert time.monotonic() - started < 30
+    assert not (tmp_path / "out").exists()  # checked before the output is touched

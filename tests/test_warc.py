@@ -238,7 +238,10 @@ def test_a_malformed_length_is_one_rejected_row_and_the_file_goes_on(length_head
 def test_a_bad_length_body_is_capped_like_any_record() -> None:
     data = WARCINFO + conversion_with_length(1, "x" * 500, "-1") + conversion(2)
     docs, _ = read(data, limits=ReaderLimits(max_record_bytes=100))
-    assert [(d.id, d.reason, len(d.text)) for d in docs] == [("doc-1", warc.REASON_BAD_LENGTH, 100), ("doc-2", None, 10)]
+    assert [(d.id, d.reason, len(d.text)) for d in docs] == [
+        ("doc-1", warc.REASON_BAD_LENGTH, 100),
+        ("doc-2", None, 10),
+    ]
 
 
 def test_random_bytes_are_one_capped_fragment_and_the_file_says_it_holds_no_wet() -> None:

@@ -394,6 +394,21 @@ def _s3_call(settings: S3Settings, what: str, call: Callable[[Any], T]) -> T:
         raise InputError(f"S3 endpoint {endpoint} failed for {what}: {type(exc).__name__}: {exc}") from exc
 
 
+def check_s3_endpoints(files: Iterable[str], settings: SourceSettings | S3Settings) -> None:
+    """Before Spark: the S3 endpoint of every bucket the files name must answer. Files from a manifest are never
+    listed, so a wrong or unreachable endpoint used to start Spark and retry every file; now it is one InputError.
+    An error answer (403, 404) is the endpoint answering: each file's own read reports it."""
+    from botocore.exceptions import ClientError
+
+    s3 = SourceSettings.of(settings).s3
+    for bucket in sorted({split_s3(path)[0] for path in files if is_s3(path)}):
+        try:
+            _s3_call(s3, f"bucket {bucket}", lambda client, name=bucket: client.head_bucket(Bucket=name))
+        except InputError as exc:
+            if not isinstance(exc.__cause__, ClientError):
+                raise
+
+
 # --------------------------------------------------------------------------------------------------------------
 # HTTP(S) (urllib3, which ships with botocore)
 # --------------------------------------------------------------------------------------------------------------
