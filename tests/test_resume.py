@@ -147,7 +147,7 @@ def test_two_thousand_tiny_files(spark: Any, tmp_path: Path) -> None:
     )  # fmt: skip
     assert code == 0
     assert manifest["totals"] == {"inputs": 2000, "failed_inputs": 0, "records_read": 2000, "kept": 2000,
-                                  "rejected": 0, "invariant_ok": True}
+                                  "rejected": 0, "invariant_ok": True, "inputs_without_wet_records": 0}
     assert manifest["shards"] == {"count": 4, "files_per_shard": 500}
     assert manifest["inputs"] == []  # more than 100 inputs, none failed: the per-file table is Parquet only
     stats = spark.read.parquet(manifest["stats"])
