@@ -135,6 +135,13 @@ def _positive(value: float, key: str) -> None:
         raise ConfigError(f"{key}: must be > 0, got {value}")
 
 
+def _validate_retries(section: Any, path: str) -> None:
+    """What the S3 and HTTP readers share: attempts, the backoff cap and both timeouts must be > 0 (that
+    ``backoff_base_seconds`` is >= 0 is the floor of every number, see :func:`_in_range`)."""
+    for name in ("max_attempts", "backoff_max_seconds", "connect_timeout_seconds", "read_timeout_seconds"):
+        _positive(getattr(section, name), f"{path}.{name}")
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Sections owned by the foundation (run, input, s3, ingest, spark, output)
 # ---------------------------------------------------------------------------------------------------------------
@@ -198,10 +205,7 @@ class S3Config:
     read_timeout_seconds: float = 60.0
 
     def validate(self, path: str) -> None:
-        _positive(self.max_attempts, f"{path}.max_attempts")
-        _positive(self.backoff_max_seconds, f"{path}.backoff_max_seconds")
-        _positive(self.connect_timeout_seconds, f"{path}.connect_timeout_seconds")
-        _positive(self.read_timeout_seconds, f"{path}.read_timeout_seconds")
+        _validate_retries(self, path)
 
 
 @dataclass(frozen=True)
@@ -217,12 +221,7 @@ class HttpConfig:
     """Sent with every request, so the operators of a server (Common Crawl's, say) can tell who is reading."""
 
     def validate(self, path: str) -> None:
-        _positive(self.max_attempts, f"{path}.max_attempts")
-        _positive(self.backoff_max_seconds, f"{path}.backoff_max_seconds")
-        _positive(self.connect_timeout_seconds, f"{path}.connect_timeout_seconds")
-        _positive(self.read_timeout_seconds, f"{path}.read_timeout_seconds")
-        if self.backoff_base_seconds < 0:
-            raise ConfigError(f"{path}.backoff_base_seconds: must be >= 0, got {self.backoff_base_seconds}")
+        _validate_retries(self, path)
         if not self.user_agent.strip():
             raise ConfigError(f"{path}.user_agent: must not be empty")
 

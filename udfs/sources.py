@@ -596,7 +596,12 @@ def resolve_inputs(specs: Iterable[str], settings: SourceSettings | S3Settings, 
     # One read per file: a local file reached twice (a glob through a symlink loop, two names for one file) counts
     # once, under the first name it was listed by.
     seen: set[str] = set()
-    unique = [f for f in files if not (_identity(f) in seen or seen.add(_identity(f)))]
+    unique = []
+    for path in files:
+        identity = _identity(path)
+        if identity not in seen:
+            seen.add(identity)
+            unique.append(path)
     if not unique:
         raise InputError("no input given: pass --input with paths, globs, URLs or a wet.paths.gz manifest")
     return unique

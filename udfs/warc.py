@@ -405,18 +405,11 @@ class WetReader:
         if swallowed:
             self._stream.unread(body[swallowed.start(1) :])
             return body[: swallowed.start(1)].rstrip(b"\r\n")
-        extra: list[bytes] = []
-        while True:
-            line = self._stream.readline()
-            if not line or line.startswith(_VERSION_PREFIX):
-                self._stream.unread(line)
-                break
-            extra.append(line)
-        return (body + b"".join(extra)).rstrip(b"\r\n")
+        return (body + self._read_to_next_record()).rstrip(b"\r\n")
 
-    def _read_to_next_record(self, limit: int) -> bytes:
-        """The lines up to the next record's version line (or EOF), at most ``limit`` bytes kept; the rest of them is
-        read past."""
+    def _read_to_next_record(self, limit: int | None = None) -> bytes:
+        """The lines up to the next record's version line (or EOF), without trailing line breaks; with ``limit``, at
+        most that many bytes of them kept and the rest read past."""
         kept: list[bytes] = []
         size = 0
         while True:
@@ -424,7 +417,9 @@ class WetReader:
             if not line or line.startswith(_VERSION_PREFIX):
                 self._stream.unread(line)
                 break
-            if size < limit:
+            if limit is None:
+                kept.append(line)
+            elif size < limit:
                 kept.append(line[: limit - size])
             size += len(line)
         return b"".join(kept).rstrip(b"\r\n")
