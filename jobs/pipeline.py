@@ -38,7 +38,7 @@ TRANSFORM_STAGES = ("normalize", "langid", "quality", "dedup", "pii", "tokens")
 def check_parquet_input(spec: str, stages: list[str]) -> None:
     """Without ``ingest`` the inputs are Parquet documents of an earlier run: a local WET file or folder of them is
     refused here, before Spark (it used to fail in Spark's Parquet reader, after the output had been cleared)."""
-    from jobs.stages.output import local_path
+    from jobs.filesystem import local_path
     from udfs.sources import is_wet_name
 
     path = local_path(spec)
@@ -110,8 +110,8 @@ class PipelineJob(Job):
         )
 
     def validate_arguments(self, args: argparse.Namespace, conf: PipelineConfig) -> None:
+        from jobs.filesystem import local_path
         from jobs.stages.ingest import resolve_wet_inputs
-        from jobs.stages.output import local_path
 
         if self.fixed_stages is not None:
             self.stages = list(self.fixed_stages)
@@ -147,8 +147,8 @@ class PipelineJob(Job):
 
     def open_output(self, spark: Any, output: str, conf: PipelineConfig) -> None:
         """Take the output's lock, then make it ready per ``output.mode`` (nothing is deleted before the lock)."""
-        from jobs.runstate import OutputFiles, OutputLock, prepare_output, run_identity
-        from jobs.stages.output import local_path
+        from jobs.filesystem import OutputFiles, local_path
+        from jobs.runstate import OutputLock, prepare_output, run_identity
 
         files = OutputFiles(output, spark)
         lock = OutputLock(files, conf.output.lock_stale_seconds,
@@ -229,8 +229,10 @@ class PipelineJob(Job):
 
     def run_in_one_pass(self, spark: Any, args: argparse.Namespace, conf: PipelineConfig) -> int:
         """Parquet inputs (an earlier run's documents, jobs/dedup.py): every stage over one frame, written once."""
+        from jobs.filesystem import remove_tree
+        from jobs.output.accounting import count_outcomes, read_outcomes
+        from jobs.output.write import write_frames
         from jobs.stages.ingest import read_parquet_documents
-        from jobs.stages.output import count_outcomes, read_outcomes, remove_tree, write_frames
 
         started = time.time()
         run_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
@@ -259,10 +261,11 @@ class PipelineJob(Job):
                counts: Any, invariant_ok: bool, n_inputs: int, n_failed: int, inputs: list[dict[str, Any]],
                extra: dict[str, Any]) -> int:
         """Report, manifest and exit code of a written run."""
-        from jobs.stages.output import funnel, write_manifest
+        from jobs.output.manifest import write_manifest
+        from udfs.report import stage_funnel_rows
 
         report_started = time.time()
-        stage_table = funnel(total_read, counts, self.stages)
+        stage_table = stage_funnel_rows(counts.by_reason, total_read, self.stages)
         outputs = {"documents": f"{output}/documents", "rejected": f"{output}/rejected"}
         report_error = None
         try:

@@ -13,7 +13,7 @@ Layout inside ``<output>``::
 
 A marker is written only after the data it vouches for is fully written, and data without its marker is deleted
 and redone on resume, so a run killed at any moment (driver and JVM included) resumes to the same output. Markers
-and the lock are small files written through :mod:`jobs.stages.output`'s helpers, so the same protocol works on
+and the lock are small files written through :class:`jobs.filesystem.OutputFiles`, so the same protocol works on
 local disks, HDFS and object stores (``s3://``, ``gs://``), where nothing needs a rename.
 """
 
@@ -29,6 +29,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from jobs.filesystem import OutputFiles, local_path
 from udfs.config import PipelineConfig
 from udfs.errors import ConfigError
 
@@ -94,44 +95,6 @@ def identity_changes(stored: dict[str, Any], wanted: dict[str, Any]) -> list[str
     return changes
 
 
-class OutputFiles:
-    """Small-file access to an output folder, local or remote (remote needs the Spark session)."""
-
-    def __init__(self, root: str, spark: Any = None) -> None:
-        self.root = root.rstrip("/")
-        self.spark = spark
-
-    def path(self, name: str) -> str:
-        return f"{self.root}/{name}"
-
-    def read(self, name: str) -> str | None:
-        from jobs.stages.output import read_text
-
-        return read_text(self.spark, self.path(name))
-
-    def write(self, name: str, text: str) -> None:
-        from jobs.stages.output import write_text
-
-        write_text(self.spark, self.path(name), text)
-
-    def read_json(self, name: str) -> Any:
-        text = self.read(name)
-        return None if text is None else json.loads(text)
-
-    def write_json(self, name: str, value: Any) -> None:
-        self.write(name, json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
-
-    def remove(self, name: str) -> None:
-        from jobs.stages.output import remove_tree
-
-        remove_tree(self.spark, self.path(name))
-
-    def entries(self) -> list[str]:
-        from jobs.stages.output import list_names
-
-        return list_names(self.spark, self.root)
-
-
 @dataclass
 class OutputLock:
     """One writer per output: ``_lock`` holds the owner and a heartbeat the driver refreshes.
@@ -154,8 +117,6 @@ class OutputLock:
         return json.dumps({"token": self.token, "host": socket.gethostname(), "pid": os.getpid(), "heartbeat": now})
 
     def acquire(self) -> None:
-        from jobs.stages.output import local_path
-
         current = self.files.read_json(LOCK)
         if current is not None and not self._stale(current):
             raise OutputBusy(

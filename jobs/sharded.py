@@ -20,7 +20,6 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -31,12 +30,13 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from jobs.filesystem import OutputFiles, has_data_files, list_names, remove_tree
+from jobs.output.write import write_part
 from jobs.progress import Progress
-from jobs.runstate import STAGE_DIR, OutputFiles
+from jobs.runstate import STAGE_DIR
 from jobs.stages import dedup as dedup_stage
 from jobs.stages.common import StageContext, first_reason
 from jobs.stages.ingest import REASON_DUPLICATE_ID
-from jobs.stages.output import local_path, remove_tree, write_part
 from udfs.config import PipelineConfig
 from udfs.ingest import FILE_COLUMNS, KIND_DOC, KIND_FILE
 from udfs.warc import NO_WET_RECORDS
@@ -104,8 +104,6 @@ class ShardedRun:
 
     def committed(self) -> set[str]:
         """Names of the markers written so far: one listing, not one read per shard (thousands on a crawl)."""
-        from jobs.stages.output import list_names
-
         return {name.removesuffix(".json") for name in list_names(self.spark, f"{self.stage_root}/markers")}
 
     def commit(self, name: str, value: dict[str, Any]) -> None:
@@ -232,7 +230,7 @@ class ShardedRun:
         remove_tree(self.spark, path)
         removals, cutoffs = self.removals()
         removals.write.mode("overwrite").partitionBy("shard").parquet(path)
-        by_shard = {} if not _has_data_files(self.spark, path) else {
+        by_shard = {} if not has_data_files(self.spark, path) else {
             int(row["shard"]): int(row["n"])
             for row in self.spark.read.parquet(path).groupBy("shard").agg(F.count(F.lit(1)).alias("n")).collect()
         }  # one row per shard
@@ -468,7 +466,7 @@ class ShardedRun:
         """A run that kept (or rejected) nothing still gets a readable, schema-only ``documents/`` (``rejected/``)."""
         for part, schema in self.schemas.items():
             path = f"{self.output}/{part}"
-            if not _has_data_files(self.spark, path):
+            if not has_data_files(self.spark, path):
                 self.spark.createDataFrame([], schema).write.mode("overwrite").parquet(f"{path}/shard=empty")
 
 
@@ -478,30 +476,14 @@ def _removal_fields() -> list[Any]:
 
 def _count(spark: SparkSession, path: str) -> int:
     """Rows written under ``path`` (0 when a shard's part wrote no file)."""
-    return int(spark.read.parquet(path).count()) if _has_data_files(spark, path) else 0
-
-
-def _has_data_files(spark: SparkSession, path: str) -> bool:
-    local = local_path(path)
-    if local is not None:
-        return any(name.endswith(".parquet") for _, _, names in os.walk(local) for name in names)
-    from jobs.stages.output import hadoop_filesystem
-
-    fs, hadoop_path = hadoop_filesystem(spark, path)
-    if not fs.exists(hadoop_path):
-        return False
-    files = fs.listFiles(hadoop_path, True)
-    while files.hasNext():
-        if files.next().getPath().getName().endswith(".parquet"):
-            return True
-    return False
+    return int(spark.read.parquet(path).count()) if has_data_files(spark, path) else 0
 
 
 @dataclass
 class RunSummary:
     """What the manifest says of a finished run, computed from the written output (never from accumulators)."""
 
-    counts: Any  # jobs.stages.output.RunCounts, without by_file (that is stats/files.parquet)
+    counts: Any  # jobs.output.accounting.RunCounts, without by_file (that is stats/files.parquet)
     records_read: int
     inputs: int
     failed_inputs: int
@@ -515,7 +497,7 @@ class RunSummary:
 def summarize(spark: SparkSession, output: str, max_listed: int) -> RunSummary:
     """Per-file accounting written to ``stats/files.parquet`` and the run's totals, with only aggregates (and at
     most ``max_listed`` per-file rows) reaching the driver."""
-    from jobs.stages.output import RunCounts
+    from jobs.output.accounting import RunCounts
 
     output = output.rstrip("/")
     files = spark.read.parquet(f"{output}/{STAGE_DIR}/files")

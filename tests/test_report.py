@@ -370,7 +370,7 @@ def test_missing_optional_columns(spark: Any, tmp_path: Path) -> None:
 @pytest.mark.spark
 def test_hadoop_copy_writes_through_the_hadoop_filesystem(spark: Any, tmp_path: Path) -> None:
     """The path remote outputs (s3://, gs://, hdfs://) take, exercised with Hadoop's own file:// filesystem."""
-    from jobs.stages.output import hadoop_copy_from_local
+    from jobs.filesystem import hadoop_copy_from_local
 
     source = tmp_path / "report.md"
     source.write_text("# report\n", encoding="utf-8")

@@ -147,24 +147,36 @@ def funnel_rows(by_reason: Mapping[tuple[str, str], int], kept: int, records_rea
     return table[FUNNEL_COLUMNS]
 
 
-def stage_funnel(funnel: pd.DataFrame, records_read: int, stages_run: Sequence[str] = ()) -> pd.DataFrame:
-    """Per stage in pipeline order: documents in, rejected, left after it and the share of read left.
+def stage_funnel_rows(by_reason: Mapping[tuple[str, str], int], records_read: int,
+                      stages_run: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """The funnel, stage by stage in pipeline order: documents ``in``, ``kept`` (left after it), ``rejected`` and
+    its ``reasons`` (reason → count, by name). The one definition behind the manifest's ``funnel``, the console
+    summary and the report's stage table.
 
-    Stages with rejections in ``funnel`` are listed, and so are ``stages_run`` that rejected nothing (except
-    ``report``, which never rejects).
+    Stages with rejections in ``by_reason`` ((stage, reason) → count) are listed, and so are ``stages_run`` that
+    rejected nothing (except ``report``, which never rejects); a stage the pipeline does not know comes last.
     """
     from udfs.config import STAGES
 
-    rejected = funnel[funnel["stage"] != KEPT]
-    dropped_by_stage = rejected.groupby("stage", sort=False)["documents"].sum().to_dict()
-    names = list(dict.fromkeys([*dropped_by_stage, *(s for s in stages_run if s != "report")]))
-    names.sort(key=lambda s: STAGES.index(s) if s in STAGES else len(STAGES))
+    names = {stage for stage, _ in by_reason} | {stage for stage in stages_run if stage != "report"}
+    ordered = sorted(names, key=lambda s: (STAGES.index(s) if s in STAGES else len(STAGES), s))
     rows = []
-    alive = records_read
-    for stage in names:
-        dropped = int(dropped_by_stage.get(stage, 0))
-        rows.append({"stage": stage, "in": alive, "rejected": dropped, "left": alive - dropped})
-        alive -= dropped
+    alive = int(records_read)
+    for stage in ordered:
+        reasons = {reason: int(n) for (s, reason), n in sorted(by_reason.items()) if s == stage}
+        rejected = sum(reasons.values())
+        rows.append({"stage": stage, "in": alive, "kept": alive - rejected, "rejected": rejected, "reasons": reasons})
+        alive -= rejected
+    return rows
+
+
+def stage_funnel(funnel: pd.DataFrame, records_read: int, stages_run: Sequence[str] = ()) -> pd.DataFrame:
+    """:func:`stage_funnel_rows` of a ``funnel.parquet`` table (stage, reason, documents) as a table: stage, in,
+    rejected, left and the share of records read left."""
+    rejected = funnel[funnel["stage"] != KEPT]
+    by_reason = {(r["stage"], r["reason"]): int(r["documents"]) for r in rejected.to_dict("records")}
+    rows = [{"stage": r["stage"], "in": r["in"], "rejected": r["rejected"], "left": r["kept"]}
+            for r in stage_funnel_rows(by_reason, records_read, stages_run)]
     table = pd.DataFrame(rows, columns=["stage", "in", "rejected", "left"])
     table["left_share"] = table["left"] / records_read if records_read else 0.0
     return table

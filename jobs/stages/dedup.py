@@ -360,7 +360,7 @@ def index_settings(near: NearDedupConfig) -> dict[str, Any]:
 
 def check_index_settings(spark: Any, near: NearDedupConfig) -> None:
     """Refuse an index built with other hashing settings: its buckets would never match this run's."""
-    from jobs.stages.output import read_text, write_text
+    from jobs.filesystem import read_text, write_text
 
     path = f"{near.index_path.rstrip('/')}/{INDEX_SETTINGS_FILE}"
     wanted = json.loads(json.dumps(index_settings(near)))  # tuples → lists, as they come back from the file

@@ -24,7 +24,7 @@ import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.stages.output import copy_from_local
+from jobs.filesystem import copy_from_local
 from udfs.config import STAGES
 from udfs.report import (
     PII_COLUMNS,
