@@ -26,6 +26,9 @@ from udfs.models import cached_model
 from udfs.scripts import letter_han_kana_counts
 
 OPENCC_MODES = ("t2s", "tw2s", "hk2s", "tw2sp", "hk2sp", "s2t", "t2tw", "t2hk")
+REASON_EMPTY_AFTER_CLEANUP = "normalize:empty_after_cleanup"
+"""The stage's one drop reason: nothing is left once control characters, invisible marks and blanks are removed
+(:func:`clean_text` strips the text, so what is left is either empty or has a visible character)."""
 
 # C0/C1 controls except tab and newline, zero-width and bidi marks, BOM: invisible noise in extracted web text.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")

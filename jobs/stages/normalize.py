@@ -9,6 +9,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from jobs.stages.common import map_live_rows, tag_rejects
+from udfs.normalize import REASON_EMPTY_AFTER_CLEANUP
 
 STAGE = "normalize"
 
@@ -25,7 +26,8 @@ def apply(frame: DataFrame, context: Any) -> DataFrame:
 
 
 def decide(frame: DataFrame, context: Any = None) -> DataFrame:
-    """The stage's drop rule over its columns: a page that was only control characters and blanks has nothing
-    left to judge."""
-    empty = F.when(F.length(F.trim(F.col("text"))) == 0, F.lit("normalize:empty_after_cleanup"))
+    """The stage's drop rule over its columns: a page that was only control characters, invisible marks and blanks
+    has nothing left to judge. The cleaned text is already stripped (``udfs.normalize.clean_text``), so empty means
+    length 0: no second, Spark-side notion of whitespace."""
+    empty = F.when(F.length(F.col("text")) == 0, F.lit(REASON_EMPTY_AFTER_CLEANUP))
     return tag_rejects(frame, STAGE, empty)
