@@ -52,10 +52,60 @@ STARTER = [
     ("https://www.example.com/", "other"),
     ("https://www.baidu.com/s?wd=x", "other"),
 ]
+# URL shapes beyond the domain lists (conf/categories.yaml sections 3-5): host prefixes, path segments, category words
+# in the host, academic second-level domains, and the exceptions that stop them.
+SHAPES = [
+    ("https://bbs.example.cn/forum.php?mod=viewthread&tid=1", "forum"),
+    ("https://tieba.example.cn/p/1", "forum"),
+    ("https://www.example.com/forums/topic/1", "forum"),
+    ("https://www.example.com/threads/some-title.12345/", "forum"),
+    ("https://www.example.com/discussion/1", "forum"),
+    ("https://www.hondaforum.example/x/1", "forum"),
+    ("https://zhidao.example.cn/question/1.html", "qa"),
+    ("https://www.example.cn/wenda/123.html", "qa"),
+    ("https://ask.example.com/q/what", "qa"),
+    ("https://baike.example.cn/item/x", "encyclopedia"),
+    ("https://wiki.archlinux.org/title/Installation_guide", "encyclopedia"),
+    ("https://www.example.org/wiki/Page", "encyclopedia"),
+    ("https://www.example.com/patent/US1234567B2/en", "patents"),
+    ("https://www.lawfirm.example/patents/services/", "other"),
+    ("https://www.sec.gov/rules/regulations/x.htm", "legal"),
+    ("https://www.miit.gov.cn/zwgk/zcfg/art/2023/1.html", "legal"),
+    ("https://www.example.org/doi/full/10.1080/123.2023.1", "academic"),
+    ("https://mirror.example.org/abs/2101.00027", "academic"),
+    ("https://www.example.org/journals/biology/1", "academic"),
+    ("https://www.squarespace-site.example/journal/2023/my-trip", "other"),
+    ("https://dspace.example.org/handle/1/2", "academic"),
+    ("https://www.example.cn/lunwen/123.html", "academic"),
+    ("https://news.example.org/2023/x", "news"),
+    ("https://www.example.com/news/2023/10/01/x", "news"),
+    ("https://www.beijing.gov.cn/ywdt/gzdt/202310/t1.html", "news"),
+    ("https://www.dailynews.example/x", "news"),
+    ("https://blog.example.com/post/1", "blogs"),
+    ("https://www.example.com/blog/my-post/", "blogs"),
+    ("https://www.techblog.example/x", "blogs"),
+    ("https://docs.python.org/3/library/re.html", "code"),
+    ("https://developer.mozilla.org/en-US/docs/Web/HTML", "code"),
+    ("https://git.example.org/project/tree/main/src/", "code"),
+    ("https://www.example.com/docs/getting-started", "code"),
+    ("https://docs.google.com/document/d/1/edit", "other"),
+    ("https://www.ox.ac.uk/admissions", "academic"),
+    ("https://www.iitb.ac.in/en/about", "academic"),
+    ("https://www.unam.edu.mx/x", "academic"),
+    ("https://www.pku.edu.cn/news/1.htm", "news"),  # a university's /news/ stays news
+    ("https://www.stats.gov.cn/sj/", "other"),  # a bare .gov.cn names no category
+    ("https://www.usa.gov/benefits", "other"),
+    ("https://www.example.com/product/paperback-notebook", "other"),
+]
 
 
 @pytest.mark.parametrize(("url", "expected"), STARTER)
 def test_starter_rules(url: str, expected: str) -> None:
+    assert category_of(url) == expected
+
+
+@pytest.mark.parametrize(("url", "expected"), SHAPES)
+def test_url_shape_rules(url: str, expected: str) -> None:
     assert category_of(url) == expected
 
 
@@ -102,14 +152,17 @@ def test_conf_file_is_the_starter_list_and_names_are_known() -> None:
         conf = CategoriesConfig.from_dict(yaml.safe_load(handle)["categories"], "categories")
     assert conf == CategoriesConfig()
     assert len(conf.rules) >= 20
-    assert {rule.category for rule in conf.rules} == set(CATEGORIES) - {"other"}
+    # Every category has rules; `other` rules are the exceptions that stop the generic shapes.
+    assert {rule.category for rule in conf.rules} == set(CATEGORIES)
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
     [
         ({"fallback": "misc"}, r"^categories\.fallback: unknown category 'misc'"),
-        ({"classifier_model": "m.bin"}, r"^categories\.classifier_model: the classifier hook is not implemented"),
+        ({"classifier_model": ""}, r"^categories\.classifier_model: empty path"),
+        ({"classifier_min_score": 1.5}, r"^categories\.classifier_min_score: must be within"),
+        ({"classifier_max_chars": 10}, r"^categories\.classifier_max_chars: must be >= 100"),
         ({"rules": [{"category": "wiki", "domains": ["a.org"]}]}, r"^categories\.rules\[0\]\.category: unknown"),
         ({"rules": [{"category": "news"}]}, r"^categories\.rules\[0\]: needs at least one"),
         ({"rules": [{"category": "news", "domains": ["https://a.org/"]}]}, r"^categories\.rules\[0\]: 'https"),
@@ -121,3 +174,17 @@ def test_conf_file_is_the_starter_list_and_names_are_known() -> None:
 def test_conf_errors_name_the_key(data: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         CategoriesConfig.from_dict(data, "categories")
+
+
+def test_spark_rules_equal_the_arrow_reference_on_url_shapes(spark) -> None:  # type: ignore[no-untyped-def]
+    """The Java regexes of the stage's column expression decide exactly as RE2 does on every shape case."""
+    from jobs.stages.tokens import category_column
+    from udfs.warc import domain_of
+
+    rows = [(url, domain_of(url), lang) for url, _ in SHAPES + STARTER for lang in ("zh", None)]
+    frame = spark.createDataFrame(rows, "url string, domain string, lang string")
+    conf = CategoriesConfig()
+    spark_categories = [r["category"] for r in frame.select(category_column(conf).alias("category")).collect()]
+    local = pd.DataFrame(rows, columns=["url", "domain", "lang"])
+    assert spark_categories == categorize(local["domain"], local["url"], local["lang"], conf).tolist()
+    assert spark_categories[1::2] == [category for _, category in SHAPES + STARTER]

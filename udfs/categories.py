@@ -1,4 +1,5 @@
-"""Source category per document from URL rules: domain lists (with subdomains), TLD suffixes, URL regexes.
+"""Source category per document from URL rules (domain lists, TLD suffixes, URL regexes), then optionally a text
+classifier for the documents the rules leave at ``fallback``.
 
 Rules are tried in conf order and the first match decides; documents no rule matches get ``fallback``. Each rule
 compiles to at most two regexes — one over the lower-cased domain, one over the lower-cased URL — written in the
@@ -6,8 +7,11 @@ subset shared by Python ``re``, RE2 (Arrow) and Java regex, so the same rule run
 the stage (``category_column`` in jobs/stages/tokens.py, no Python worker involved) and as the Arrow/pandas
 reference here (:func:`categorize`), and tests check that the two agree.
 
-Hook for later: ``classifier_model`` is reserved for a text classifier applied to the documents the rules leave at
-``fallback``; it is refused at config time until implemented.
+With ``classifier_model`` set, a fastText model trained by distant supervision (jobs/train_category_classifier.py:
+the URL rules label the training pages) classifies the text of every document still at ``fallback``
+(:func:`classify_documents`, in the Python pass that also counts tokens); its best category is taken when it is not
+``fallback`` and its probability reaches ``classifier_min_score``. ``category_source`` says which one decided:
+``url``, ``classifier`` or ``none``; ``category_score`` is the classifier's probability (null where it did not run).
 """
 
 from __future__ import annotations
@@ -27,6 +31,10 @@ import yaml
 
 from udfs.errors import ConfigError
 
+SOURCES: tuple[str, ...] = ("url", "classifier", "none")
+"""Values of ``category_source``: a URL rule named the category, the classifier did, or neither (``fallback``)."""
+LABEL_PREFIX = "__label__"
+"""fastText label prefix: the classifier's labels are ``__label__<category>``, ``fallback`` included."""
 CATEGORIES: tuple[str, ...] = (
     "encyclopedia", "news", "qa", "fiction", "legal", "patents", "academic", "blogs", "poetry", "code", "forum",
     "other",
@@ -86,7 +94,17 @@ class CategoriesConfig:
     rules: tuple[CategoryRule, ...] = field(default_factory=starter_rules)
     """Ordered rules; the first matching rule decides. Default: the starter list in conf/categories.yaml."""
     classifier_model: str | None = None
-    """Reserved: a text classifier for documents left at ``fallback``. Not implemented; must stay null."""
+    """fastText model of jobs/train_category_classifier.py for documents the rules leave at ``fallback`` (local
+    path, ``--archives`` folder path or ``--files`` name); null = URL rules only, and no Python work for categories."""
+    classifier_min_score: float = 0.5
+    """Probability the classifier's best category needs, else the document stays at ``fallback``."""
+    classifier_max_chars: int = 5000
+    """Characters of a document the classifier reads (its head); training uses the same value from conf."""
+
+    @property
+    def uses_classifier(self) -> bool:
+        """The classifier runs (categories on and a model configured)."""
+        return self.enabled and self.classifier_model is not None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], path: str) -> CategoriesConfig:
@@ -97,8 +115,12 @@ class CategoriesConfig:
     def validate(self, path: str) -> None:
         if self.fallback not in CATEGORIES:
             raise ConfigError(f"{path}.fallback: unknown category {self.fallback!r} (known: {', '.join(CATEGORIES)})")
-        if self.classifier_model is not None:
-            raise ConfigError(f"{path}.classifier_model: the classifier hook is not implemented yet; leave it null")
+        if self.classifier_model is not None and not self.classifier_model:
+            raise ConfigError(f"{path}.classifier_model: empty path (null turns the classifier off)")
+        if not 0 <= self.classifier_min_score <= 1:
+            raise ConfigError(f"{path}.classifier_min_score: must be within [0, 1]")
+        if self.classifier_max_chars < 100:
+            raise ConfigError(f"{path}.classifier_max_chars: must be >= 100")
         for index, rule in enumerate(self.rules):
             key = f"{path}.rules[{index}]"
             if rule.category not in CATEGORIES:
@@ -157,3 +179,70 @@ def category_of(
     conf = conf or CategoriesConfig()
     domain = domain if domain is not None else domain_of(url)
     return categorize(pd.Series([domain]), pd.Series([url]), pd.Series([lang]), conf).iloc[0]
+
+
+def source_of(categories: pd.Series, conf: CategoriesConfig) -> pd.Series:
+    """``category_source`` of URL-rule categories: ``url`` when a rule named a category, else ``none``."""
+    return pd.Series(np.where(categories.to_numpy(dtype=object) != conf.fallback, "url", "none"),
+                     index=categories.index, dtype=object)
+
+
+def classifier_line(text: str, max_chars: int) -> str:
+    """A document as the category classifier reads it (the quality classifier's normalization: lower case, digits
+    to 0, Han characters as single tokens, so fastText's whitespace tokenizer also works for Chinese)."""
+    from udfs.quality_classifier import classifier_line as normalized_line
+
+    return normalized_line(text or "", max_chars)
+
+
+def load_classifier(path: str) -> Any:
+    from udfs.quality_classifier import load_fasttext
+
+    return load_fasttext(path)
+
+
+def predict_categories(model: Any, lines: list[str], fallback: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per line: (top label, its probability, probability of the best label that is not ``fallback``)."""
+    labels, probabilities = model.predict(lines, k=-1)
+    top = np.full(len(lines), fallback, dtype=object)
+    top_score = np.zeros(len(lines), dtype=np.float64)
+    best_category_score = np.zeros(len(lines), dtype=np.float64)
+    for i, (row_labels, row_probabilities) in enumerate(zip(labels, probabilities, strict=True)):
+        # fastText returns labels by decreasing probability; the softmax may round a little above 1.
+        names = [label.removeprefix(LABEL_PREFIX) for label in row_labels]
+        if names:
+            top[i], top_score[i] = names[0], min(float(row_probabilities[0]), 1.0)
+        for name, probability in zip(names, row_probabilities, strict=True):
+            if name != fallback:
+                best_category_score[i] = min(float(probability), 1.0)
+                break
+    return top, top_score, best_category_score
+
+
+def classify_documents(texts: pd.Series, categories: pd.Series, conf: CategoriesConfig) -> pd.DataFrame:
+    """``category``, ``category_source`` and ``category_score`` given the URL-rule ``categories`` of a batch.
+
+    Documents the rules categorized keep theirs (source ``url``, no score). The others are classified when a model
+    is configured: the classifier's top label is taken when it is a category (not ``fallback``) with a probability
+    >= ``classifier_min_score`` (source ``classifier``); otherwise the document stays at ``fallback`` (source
+    ``none``). ``category_score`` of a classified document is the probability of its best non-fallback category,
+    taken or not, so the report can show how far below the threshold the rest fell.
+    """
+    from udfs.models import cached_model
+    from udfs.perplexity import resolve_model_path
+
+    category = categories.reset_index(drop=True).astype(object).to_numpy(copy=True)
+    source = source_of(pd.Series(category), conf).to_numpy(copy=True)
+    score = np.full(len(category), np.nan)
+    positions = np.flatnonzero(category == conf.fallback)
+    if conf.uses_classifier and len(positions):
+        assert conf.classifier_model is not None
+        model = cached_model("fasttext", resolve_model_path(conf.classifier_model), load_classifier)
+        text_values = texts.reset_index(drop=True).to_numpy(dtype=object)
+        lines = [classifier_line(text_values[p] or "", conf.classifier_max_chars) for p in positions]
+        top, top_score, best_category_score = predict_categories(model, lines, conf.fallback)
+        taken = (top != conf.fallback) & np.isin(top, CATEGORIES) & (top_score >= conf.classifier_min_score)
+        category[positions[taken]] = top[taken]
+        source[positions[taken]] = "classifier"
+        score[positions] = best_category_score
+    return pd.DataFrame({"category": category, "category_source": source, "category_score": score})
