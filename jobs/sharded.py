@@ -522,10 +522,21 @@ def summarize(spark: SparkSession, output: str, max_listed: int) -> RunSummary:
             F.col("file_bytes").alias("bytes_decompressed"),
             F.col("file_attempts").alias("s3_attempts"),
             F.col("file_retries").alias("s3_retries"),
+            F.col("file_records_framed").alias("records_framed"),
+            F.col("file_records_skipped").alias("records_skipped"),
+            F.col("file_bytes_in_rows").alias("bytes_in_rows"),
+            F.col("file_bytes_outside_rows").alias("bytes_outside_rows"),
+            F.col("file_compressed_bytes").alias("bytes_compressed_read"),
+            F.col("file_compressed_size").alias("bytes_compressed_size"),
+            F.col("file_bytes_accounted").alias("bytes_accounted"),
             F.coalesce("kept", F.lit(0)).alias("kept"),
             F.coalesce("rejected", F.lit(0)).alias("rejected"),
         )
-        .withColumn("accounted", F.col("records_read") == F.col("kept") + F.col("rejected"))
+        # Rows written = rows the reader produced, per file; the reader's own byte check (every decompressed byte
+        # in one row or outside rows, every framed record a row or skipped, a file read to its last raw byte) is
+        # ``bytes_accounted`` (null for a file that could not be read).
+        .withColumn("accounted", (F.col("records_read") == F.col("kept") + F.col("rejected"))
+                    & F.coalesce(F.col("bytes_accounted"), F.lit(True)))
     )
     stats_path = f"{output}/stats/files.parquet"
     table.orderBy("file_index").write.mode("overwrite").parquet(stats_path)

@@ -50,11 +50,19 @@ FILE_COLUMNS: dict[str, str] = {
     "file_bytes": "bigint",
     "file_attempts": "bigint",
     "file_retries": "bigint",
+    # Byte and record accounting of the reader (udfs.warc.FileStats): what it framed and what it consumed.
+    "file_records_framed": "bigint",
+    "file_records_skipped": "bigint",
+    "file_bytes_in_rows": "bigint",
+    "file_bytes_outside_rows": "bigint",
+    "file_compressed_bytes": "bigint",
+    "file_compressed_size": "bigint",
+    "file_bytes_accounted": "boolean",
 }
 INGEST_COLUMNS: dict[str, str] = {"_kind": "string", **DOC_COLUMNS, **FILE_COLUMNS}
 
 
-_ARROW_TYPES = {"string": pa.string(), "bigint": pa.int64()}
+_ARROW_TYPES = {"string": pa.string(), "bigint": pa.int64(), "boolean": pa.bool_()}
 INGEST_SCHEMA = pa.schema([(name, _ARROW_TYPES[kind]) for name, kind in INGEST_COLUMNS.items()])
 
 
@@ -153,6 +161,17 @@ def read_file_rows(
         file_attempts=attempts,
         file_retries=retries,
     )
+    if stats is not None:
+        row.update(
+            file_records_framed=stats.records_framed,
+            file_records_skipped=stats.records_skipped,
+            file_bytes_in_rows=stats.bytes_in_rows,
+            file_bytes_outside_rows=stats.bytes_outside_rows,
+            file_compressed_bytes=stats.compressed_bytes_read,
+            file_compressed_size=stats.compressed_size,
+            # A file that failed to open or read was not consumed by the reader: nothing to account for.
+            file_bytes_accounted=stats.bytes_accounted() if status != "failed" else None,
+        )
     yield pa.RecordBatch.from_pylist([row], schema=INGEST_SCHEMA if scoring is None else scoring.schema)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
 import re
 import zlib
 from collections.abc import Iterator
@@ -80,6 +81,9 @@ class WetDocument:
     record_offset: int
     length: int
     reason: str | None = None
+    span: int = 0
+    """Bytes of the decompressed stream framed into this row: from its version line (or a fragment's first line)
+    to the end of what was read for it, including body bytes read past (``max_record_bytes``)."""
 
 
 @dataclass
@@ -99,9 +103,66 @@ class FileStats:
     """Records framed as conversion (or untyped) records, well formed or not."""
     other_types: set[str] = field(default_factory=set)
     """``WARC-Type`` values of the other records met (response, request, metadata… in WARC/WAT files)."""
+    records_framed: int = 0
+    """Records framed: version lines met plus headerless fragments. Each becomes one row or is skipped."""
+    records_skipped: int = 0
+    """Framed records that became no row: warcinfo and other record types, a metadata record cut short."""
+    bytes_in_rows: int = 0
+    """Decompressed bytes framed into rows (the sum of the rows' ``span``)."""
+    bytes_outside_rows: int = 0
+    """Decompressed bytes in no row: blank separator lines between records and the records skipped."""
+    compressed_bytes_read: int | None = None
+    """Bytes taken from the raw (possibly compressed) input; None when the reader was given a decompressed stream."""
+    compressed_size: int | None = None
+    """Size of the raw input when the source knows it (local file, object store, bytes Spark read)."""
+
+    def bytes_accounted(self) -> bool:
+        """Every decompressed byte read is in one row or outside rows, every framed record is a row or skipped,
+        and a file read to its end (status ``ok``/``no_wet_records``) was consumed to its last raw byte."""
+        read_to_end = self.status not in ("ok", NO_WET_RECORDS) or self.compressed_size is None or (
+            self.compressed_bytes_read == self.compressed_size
+        )
+        return (
+            self.bytes_in_rows + self.bytes_outside_rows == self.bytes_read
+            and self.records_framed == self.documents + self.records_skipped
+            and read_to_end
+        )
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+
+class CountingStream(io.RawIOBase):
+    """A raw stream that counts the bytes taken from ``raw``: how much of a (compressed) file the reader consumed."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        super().__init__()
+        self.raw = raw
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self.raw.readinto(buffer)  # type: ignore[attr-defined]
+        self.count += n or 0
+        return n or 0
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+def raw_size(raw: BinaryIO) -> int | None:
+    """Size of a raw input when its source knows it: ``size`` of object-store and in-memory streams, else the file's
+    size on disk."""
+    size = getattr(raw, "size", None)
+    if isinstance(size, int):
+        return size
+    try:
+        return os.fstat(raw.fileno()).st_size
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 def open_maybe_gzip(raw: BinaryIO) -> BinaryIO:
@@ -236,25 +297,33 @@ class WetReader:
         self.stats = FileStats(source_file=source_file)
         self._crawl = crawl_from_path(source_file)
         self._seen_warcinfo = False
+        # The headerless fragment being collected: its lines (capped), first offset and size in the stream.
+        self._in_fragment = False
+        self._fragment_lines: list[bytes] = []
+        self._fragment_offset = 0
+        self._fragment_bytes = 0
 
     def __iter__(self) -> Iterator[WetDocument]:
         try:
             for doc in self._records():
                 self.stats.documents += 1
+                self.stats.bytes_in_rows += doc.span
                 yield doc
         except (EOFError, OSError, zlib.error) as exc:
-            # A truncated or corrupt gzip stream: everything before it was returned; the record in progress is
-            # returned by _records() as truncated. The file is marked so the manifest shows it.
+            # A truncated or corrupt gzip stream: everything before it was returned; what was in progress (a
+            # conversion record, a fragment) is returned too, so its bytes stay in a row. The file is marked so the
+            # manifest shows it.
             self.stats.status = "corrupt"
             self.stats.error = f"{type(exc).__name__}: {exc}"
-            if self._pending is not None:
-                doc = self._pending
-                doc.reason = REASON_CORRUPT_GZIP
-                self._pending = None
+            for doc in self._cut_short():
                 self.stats.documents += 1
+                self.stats.bytes_in_rows += doc.span
                 yield doc
         finally:
             self.stats.bytes_read = self._stream.offset
+            if self.counting is not None:
+                self.stats.compressed_bytes_read = self.counting.count
+                self.stats.compressed_size = raw_size(self.counting.raw)
         if self.stats.status == "ok" and not self.stats.conversion_records:
             # Nothing to read is not "ok": random bytes, an empty file, or a WARC/WAT file given as WET.
             self.stats.status = NO_WET_RECORDS
@@ -265,11 +334,26 @@ class WetReader:
             )
 
     _pending: WetDocument | None = None
+    _record_start: int | None = None
+    counting: CountingStream | None = None
+
+    def _cut_short(self) -> Iterator[WetDocument]:
+        """After a decompression error: the conversion record or fragment being read, with its bytes so far; a
+        metadata record being read is counted as skipped."""
+        offset = self._stream.offset
+        if self._pending is not None:
+            doc, self._pending = self._pending, None
+            doc.reason = REASON_CORRUPT_GZIP
+            doc.span = offset - doc.record_offset
+            yield doc
+        elif self._record_start is not None:
+            self.stats.records_skipped += 1
+            self.stats.bytes_outside_rows += offset - self._record_start
+        if self._in_fragment:
+            yield self._fragment()
 
     def _records(self) -> Iterator[WetDocument]:
         stream = self._stream
-        fragment: list[bytes] = []
-        fragment_offset = fragment_bytes = 0
         while True:
             line_offset = stream.offset
             line = stream.readline()
@@ -278,23 +362,38 @@ class WetReader:
             if not line.startswith(_VERSION_PREFIX):
                 # Bytes outside any record: either the blank separator lines after a body (normal) or a fragment of
                 # a record whose header is missing (a file that starts mid-record, or garbage after a bad length).
-                if fragment or line.strip():
-                    if not fragment:
-                        fragment_offset, fragment_bytes = line_offset, 0
+                if self._in_fragment or line.strip():
+                    if not self._in_fragment:
+                        self._in_fragment, self._fragment_offset, self._fragment_bytes = True, line_offset, 0
                     # Garbage can be a whole file: keep max_record_bytes of it, as for any record.
-                    if fragment_bytes < self.limits.max_record_bytes:
-                        fragment.append(line[: self.limits.max_record_bytes - fragment_bytes])
-                    fragment_bytes += len(line)
+                    if self._fragment_bytes < self.limits.max_record_bytes:
+                        self._fragment_lines.append(line[: self.limits.max_record_bytes - self._fragment_bytes])
+                    self._fragment_bytes += len(line)
+                else:
+                    self.stats.bytes_outside_rows += len(line)
                 continue
-            if fragment:
-                yield self._fragment(fragment, fragment_offset)
-                fragment = []
-            yield from self._record(line_offset)
-        if fragment:
-            yield self._fragment(fragment, fragment_offset)
+            if self._in_fragment:
+                yield self._fragment()
+            self.stats.records_framed += 1
+            self._record_start = line_offset
+            rows = 0
+            for doc in self._record(line_offset):
+                doc.span = stream.offset - line_offset
+                rows += 1
+                yield doc
+            self._record_start = None
+            if not rows:
+                self.stats.records_skipped += 1
+                self.stats.bytes_outside_rows += stream.offset - line_offset
+        if self._in_fragment:
+            yield self._fragment()
 
-    def _fragment(self, lines: list[bytes], offset: int) -> WetDocument:
-        body = b"".join(lines)
+    def _fragment(self) -> WetDocument:
+        """The headerless fragment collected so far, as one row (and the collection reset)."""
+        body = b"".join(self._fragment_lines)
+        offset, span = self._fragment_offset, self._fragment_bytes
+        self._fragment_lines, self._in_fragment = [], False
+        self.stats.records_framed += 1
         text, _ = _decode(body)
         return WetDocument(
             id=synthetic_id(self.source_file, offset),
@@ -308,6 +407,7 @@ class WetReader:
             record_offset=offset,
             length=len(body),
             reason=REASON_HEADERLESS,
+            span=span,
         )
 
     def _record(self, offset: int) -> Iterator[WetDocument]:
@@ -340,7 +440,7 @@ class WetReader:
         if length < 0:
             # No usable length: the body runs to the next record start. It stays this record's (one record, one
             # row), kept up to max_record_bytes, and the record is rejected for its header.
-            body = self._read_to_next_record(self.limits.max_record_bytes)
+            body, _ = self._read_to_next_record(self.limits.max_record_bytes)
             if warc_type == "conversion" or not warc_type:
                 yield self._document(headers, body, offset, REASON_BAD_LENGTH)
             else:
@@ -358,7 +458,8 @@ class WetReader:
                 self._discard(length - to_keep)
                 reason = REASON_TOO_LARGE
             elif not self._at_record_start():
-                body = self._reframe(body)
+                body, complete = self._reframe(body, self.limits.max_record_bytes)
+                reason = None if complete else REASON_TOO_LARGE
             self._pending = None
             yield self._document(headers, body, offset, reason)
             return
@@ -367,7 +468,7 @@ class WetReader:
         body = stream.read(min(length, 1 << 16))
         self._discard(length - len(body))
         if len(body) == length and not self._at_record_start():
-            body = self._reframe(body)
+            body, _ = self._reframe(body, 1 << 16)
         if warc_type == "warcinfo":
             if self._seen_warcinfo:
                 self.stats.skip("duplicate_warcinfo")
@@ -394,22 +495,26 @@ class WetReader:
         finally:
             self._stream.unread(b"".join(seen))
 
-    def _reframe(self, body: bytes) -> bytes:
-        """Fix a body whose ``Content-Length`` is wrong (some tools write it in characters, not bytes).
+    def _reframe(self, body: bytes, limit: int) -> tuple[bytes, bool]:
+        """Fix a body whose ``Content-Length`` is wrong (some tools write it in characters, not bytes); returns the
+        body and whether it is complete.
 
         Only called when the bytes after the declared body are not a record start. If the body swallowed the next
-        record's version line, cut it there and push the rest back; otherwise extend it to the next version line.
+        record's version line, cut it there and push the rest back; otherwise extend it to the next version line,
+        keeping at most ``limit`` bytes (a record whose successor lost its version line would otherwise grow without
+        bound) and reading past the rest.
         """
         self.stats.skip("reframed_content_length")
         swallowed = _RECORD_START_IN_BODY.search(body)
         if swallowed:
             self._stream.unread(body[swallowed.start(1) :])
-            return body[: swallowed.start(1)].rstrip(b"\r\n")
-        return (body + self._read_to_next_record()).rstrip(b"\r\n")
+            return body[: swallowed.start(1)].rstrip(b"\r\n"), True
+        rest, rest_size = self._read_to_next_record(limit - len(body))
+        return (body + rest).rstrip(b"\r\n"), len(body) + rest_size <= limit
 
-    def _read_to_next_record(self, limit: int | None = None) -> bytes:
-        """The lines up to the next record's version line (or EOF), without trailing line breaks; with ``limit``, at
-        most that many bytes of them kept and the rest read past."""
+    def _read_to_next_record(self, limit: int) -> tuple[bytes, int]:
+        """The lines up to the next record's version line (or EOF), without trailing line breaks, at most ``limit``
+        bytes of them kept and the rest read past; and the size of all of them."""
         kept: list[bytes] = []
         size = 0
         while True:
@@ -417,12 +522,10 @@ class WetReader:
             if not line or line.startswith(_VERSION_PREFIX):
                 self._stream.unread(line)
                 break
-            if limit is None:
-                kept.append(line)
-            elif size < limit:
+            if size < limit:
                 kept.append(line[: limit - size])
             size += len(line)
-        return b"".join(kept).rstrip(b"\r\n")
+        return b"".join(kept).rstrip(b"\r\n"), size
 
     def _discard(self, n: int) -> None:
         while n > 0:
@@ -461,5 +564,9 @@ class WetReader:
 
 
 def read_wet(stream: BinaryIO, source_file: str, limits: ReaderLimits | None = None) -> WetReader:
-    """A :class:`WetReader` over a raw (possibly gzip-compressed) binary stream."""
-    return WetReader(open_maybe_gzip(stream), source_file, limits)
+    """A :class:`WetReader` over a raw (possibly gzip-compressed) binary stream; its stats count the raw bytes
+    consumed too."""
+    counting = CountingStream(stream)
+    reader = WetReader(open_maybe_gzip(counting), source_file, limits)  # type: ignore[arg-type]
+    reader.counting = counting
+    return reader
