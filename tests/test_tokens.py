@@ -83,12 +83,11 @@ def test_tokenizer_json(tmp_path) -> None:
     assert result["n_tokens"].tolist() == [3, 5, 0]  # unknown words count one [UNK] each; no BOS/EOS added
 
 
-def test_chars_and_bytes() -> None:
+def test_empty_and_null_texts_count_no_token() -> None:
+    # n_chars and n_bytes are the tokens stage's Spark columns (tests/test_pii_tokens_spark.py), not counted here.
     result = count_tokens(pd.Series(["abc", "北京", "🙂", "", None]), TokensConfig())
-    assert result["n_chars"].tolist() == [3, 2, 1, 0, 0]
-    assert result["n_bytes"].tolist() == [3, 6, 4, 0, 0]
+    assert list(result.columns) == ["n_tokens"] and str(result["n_tokens"].dtype) == "int64"
     assert result["n_tokens"].tolist()[3:] == [0, 0]
-    assert all(str(dtype) == "int64" for dtype in result.dtypes)
 
 
 @pytest.mark.parametrize(

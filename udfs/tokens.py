@@ -1,4 +1,7 @@
-"""Token counts with a real LLM tokenizer loaded offline: ``n_tokens`` (plus ``n_chars``, ``n_bytes``) per text.
+"""Token counts with a real LLM tokenizer loaded offline: ``n_tokens`` per text.
+
+(``n_chars`` and ``n_bytes`` are not counted here: the ``tokens`` stage takes them from Spark's ``char_length`` and
+``octet_length`` for every row, rejected ones included, without sending any text to Python.)
 
 Tokenizers (``tokens.tokenizer`` in conf):
 
@@ -124,13 +127,7 @@ def token_counter(conf: TokensConfig) -> Counter:
 
 
 def count_tokens(texts: pd.Series, conf: TokensConfig) -> pd.DataFrame:
-    """``n_tokens``, ``n_chars`` (code points) and ``n_bytes`` (UTF-8) per text; a null text counts 0."""
+    """``n_tokens`` per text (a null text counts 0)."""
     values = texts.fillna("").astype(str)
     n_tokens = np.asarray(token_counter(conf)(values.tolist()), dtype=np.int64) if len(values) else np.zeros(0)
-    return pd.DataFrame(
-        {
-            "n_tokens": n_tokens.astype(np.int64),
-            "n_chars": values.str.len().to_numpy(dtype=np.int64),
-            "n_bytes": values.str.encode("utf-8").str.len().to_numpy(dtype=np.int64),
-        }
-    )
+    return pd.DataFrame({"n_tokens": n_tokens.astype(np.int64)})
