@@ -1,7 +1,10 @@
-"""Row-at-a-time pure-Python form of the quality rules: one document at a time, ``Counter``/``set`` per document.
+"""The rule-by-rule oracle of the quality rules: one document at a time in plain Python (``Counter``/``set`` per
+document), written from the rules' definitions rather than from the vectorized code.
 
-The baseline of ``bench/quality_throughput.py`` (same rules, same score definitions as ``udfs.quality.rules``;
-the bench and ``tests/test_quality_udfs.py`` check that both give the same scores). Not used by the pipeline.
+``tests/test_quality_udfs.py`` checks that ``udfs.quality.rules.tag_batch`` gives the same scores and reasons;
+``bench/quality_throughput.py`` times it as the row-at-a-time baseline. Not used by the pipeline. It covers the
+rules of conf/quality.yaml as shipped up to the bad words; a rule added later is checked by its own literal-text
+tests (``oracle_columns`` says which columns this file computes).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from udfs.quality.badwords import count_badwords
 from udfs.quality.c4 import _BLANK_RUNS, _policy_pattern, keep_line
 from udfs.quality.chinese import _stopword_pattern, is_ad_line
 from udfs.quality.config import QualityConfig
-from udfs.quality.gopher_quality import BULLETS, stop_word_pattern
+from udfs.quality.gopher_quality import stop_word_pattern
 from udfs.quality.gopher_repetition import DUP_NGRAMS, TOP_NGRAMS
 from udfs.quality.text import (
     ELLIPSIS,
@@ -62,7 +65,7 @@ def score_document(text: str, url: str | None, lang: str, conf: QualityConfig) -
     scores["zh_ad_lines_removed"], scores["zh_ad_line_ratio"] = 0, float("nan")
     if chinese and conf.chinese.remove_ad_lines:
         raw_lines = text.split("\n")
-        kept_lines = [line for line in raw_lines if not is_ad_line(line)]
+        kept_lines = [line for line in raw_lines if not is_ad_line(line, conf.chinese)]
         removed = len(raw_lines) - len(kept_lines)
         non_empty = sum(1 for line in raw_lines if line.strip())
         scores["zh_ad_lines_removed"] = removed
@@ -107,7 +110,8 @@ def score_document(text: str, url: str | None, lang: str, conf: QualityConfig) -
     scores["gq_mean_word_length"] = _ratio(sum(map(len, real_words)), n_words)
     symbols = text.count("#") + text.count("...") + text.count("…")
     scores["gq_symbol_ratio"] = _ratio(symbols, n_words)
-    scores["gq_bullet_lines_ratio"] = _ratio(sum(line.startswith(BULLETS) for line in lines), len(lines))
+    bullets = conf.gopher_quality.bullets
+    scores["gq_bullet_lines_ratio"] = _ratio(sum(line.startswith(bullets) for line in lines), len(lines))
     scores["gq_ellipsis_lines_ratio"] = _ratio(sum(line.endswith(ELLIPSIS) for line in lines), len(lines))
     scores["gq_alpha_words_ratio"] = _ratio(len(alpha_word_pattern(cjk).findall(text)), len(words))
     vocabulary = conf.gopher_quality.stop_words.get(lang)
@@ -153,3 +157,11 @@ def score_document(text: str, url: str | None, lang: str, conf: QualityConfig) -
     scores["badwords_ratio"] = hits if math.isnan(hits) else _ratio(hits, len(word_pattern(cjk).findall(kept)))
     scores["text"] = kept
     return scores
+
+
+def oracle_columns(conf: QualityConfig) -> list[str]:
+    """The columns of ``tag_batch`` that :func:`score_document` computes too."""
+    from udfs.quality.rules import output_columns
+
+    computed = set(score_document("", None, "en", conf))
+    return [name for name in output_columns(conf) if name in computed]

@@ -17,7 +17,7 @@ from jobs.stages.ingest import read_wet_files
 from tests.conftest import REPO_ROOT, SAMPLE_WET_FILES
 from udfs.config import build_config, load_yaml_layers
 from udfs.quality.config import QualityConfig
-from udfs.quality.rules import OUTPUT_COLUMNS, reasons
+from udfs.quality.rules import output_columns, reasons
 
 pytestmark = pytest.mark.spark
 
@@ -85,7 +85,7 @@ def test_spam_pages_of_fragment3_rejected(quality_result: Any) -> None:
 
 def test_kept_pages_carry_scores_and_rewritten_text(quality_result: Any) -> None:
     kept = quality_result.filter("reason is null")
-    assert set(OUTPUT_COLUMNS) <= set(quality_result.columns)
+    assert set(output_columns(QualityConfig())) <= set(quality_result.columns)
     rows = kept.select("url", "lang", "text", "c4_lines_removed", "gq_words").collect()
     assert len(rows) == 15 and {r["lang"] for r in rows} == {"en"}
     for row in rows:
@@ -108,7 +108,7 @@ def test_spark_reasons_equal_pandas_reference(quality_result: Any) -> None:
     """The stage's Spark expressions (per-language thresholds included) decide exactly as ``rules.reasons``."""
     judged = quality_result.filter("stage is null or stage = 'quality'").toPandas()
     conf = QualityConfig()
-    expected = reasons(judged[list(OUTPUT_COLUMNS)], judged["lang"], conf)
+    expected = reasons(judged[list(output_columns(conf))], judged["lang"], conf)
     assert judged["reason"].tolist() == expected.tolist()
 
 

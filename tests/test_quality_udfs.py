@@ -3,7 +3,6 @@ both sides of its threshold (udfs/quality, no Spark)."""
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from pathlib import Path
 from typing import Any
@@ -11,23 +10,22 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from bench.quality_rowwise import score_document
+from tests.quality_oracle import oracle_columns, score_document
 from udfs.config import deep_merge, load_yaml_layers, parse_override
 from udfs.errors import ConfigError
 from udfs.quality.config import QualityConfig
-from udfs.quality.rules import OUTPUT_COLUMNS, RULES, reasons, tag_batch
+from udfs.quality.rules import output_columns, reasons, tag_batch
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "quality"
-FAMILIES = ("url", "chinese", "c4", "gopher_quality", "gopher_repetition", "fineweb", "badwords")
 
 
 def only(family: str, **settings: Any) -> QualityConfig:
     """Defaults with every filter family but ``family`` switched off, ``settings`` replaced in ``family``."""
     conf = QualityConfig()
-    changes = {name: dataclasses.replace(getattr(conf, name), enabled=name == family) for name in FAMILIES}
-    changes[family] = dataclasses.replace(changes[family], **settings)
-    return dataclasses.replace(conf, **changes)
+    for name in conf.families:
+        conf = conf.replace_family(name, enabled=name == family)
+    return conf.replace_family(family, **settings)
 
 
 def judge(text: str, conf: QualityConfig, lang: str = "en", url: str = "http://example.com/a") -> tuple[Any, dict]:
@@ -290,7 +288,7 @@ def test_gopher_stop_words_english_only() -> None:
 def repetition(**thresholds: float) -> QualityConfig:
     """Only the given repetition thresholds active (the others at 1.0, unreachable)."""
     section = QualityConfig().gopher_repetition
-    off = {f.name: 1.0 for f in dataclasses.fields(section) if f.name.startswith("max_")}
+    off = {name: 1.0 for name in section.thresholds if name.startswith("max_")}
     return only("gopher_repetition", **{**off, **thresholds})
 
 
@@ -419,12 +417,14 @@ def test_badwords_language_without_list() -> None:
 
 
 def test_rules_have_unique_reasons_and_declared_columns() -> None:
-    assert len({r.reason for r in RULES}) == len(RULES)
-    assert {r.column for r in RULES} <= set(OUTPUT_COLUMNS)
-    for rule in RULES:
-        section = getattr(QualityConfig(), rule.section)
+    conf = QualityConfig()
+    rules = conf.rules()
+    assert len({r.reason for r in rules}) == len(rules)
+    assert {r.score for r in rules} <= set(output_columns(conf))
+    for rule in rules:
+        family = conf.families[rule.family]
         for name in (rule.low, rule.high, rule.switch):
-            assert name is None or hasattr(section, name)
+            assert name is None or name in family.thresholds
 
 
 def quality_conf(*overrides: str) -> QualityConfig:
@@ -454,7 +454,7 @@ def test_batch_equals_row_at_a_time_baseline() -> None:
     scores = tag_batch(batch, conf)
     for i, (text, url, lang) in enumerate(zip(batch.text, batch.url, batch.lang, strict=True)):
         expected = score_document(text, url, lang, conf)
-        for column in OUTPUT_COLUMNS:
+        for column in oracle_columns(conf):
             got, want = scores.at[i, column], expected[column]
             if isinstance(want, float) and math.isnan(want):
                 assert math.isnan(got), (i, column)

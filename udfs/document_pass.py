@@ -42,9 +42,10 @@ def columns_by_stage(stages: Sequence[str], conf: Any) -> dict[str, dict[str, st
     if "langid" in stages:
         columns["langid"] = {"lang": "string", "lang_score": "double", "lang_method": "string"}
     if "quality" in stages and conf.quality.enabled:
-        from udfs.quality.rules import OUTPUT_COLUMNS
+        from udfs.quality.rules import output_columns
 
-        columns["quality"] = {QUALITY_TEXT if name == "text" else name: kind for name, kind in OUTPUT_COLUMNS.items()}
+        quality_columns = output_columns(conf.quality)
+        columns["quality"] = {QUALITY_TEXT if name == "text" else name: kind for name, kind in quality_columns.items()}
     if "dedup" in stages:
         # The keys the global phase reads instead of the text (jobs/stages/keys.py).
         columns["dedup"] = {"_text_length": "int"}

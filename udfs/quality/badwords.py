@@ -10,12 +10,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from udfs.quality.lists import bigscience_flagged_words, ldnoobw
 from udfs.quality.text import safe_ratio
 from udfs.scripts import CJK
+
+if TYPE_CHECKING:
+    from udfs.quality.config import BadWordsConfig
+    from udfs.quality.rules import Documents
 
 _HAS_CJK = re.compile(f"[{CJK}]")
 
@@ -91,7 +96,15 @@ def count_badwords(text: str, lang: str, substring: bool, add_flagged: bool, all
     return float(hits)
 
 
-def tag_badwords(
+def tag_badwords(docs: Documents, conf: BadWordsConfig, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """``badwords_ratio`` of the kept text: hits per word (per character for CJK); NaN without a list."""
+    return badword_ratios(
+        docs.kept, docs.langs, docs.kept_words, conf.substring_languages, conf.add_bigscience_flagged,
+        conf.allowed_contexts,
+    )
+
+
+def badword_ratios(
     texts: Sequence[str],
     langs: Sequence[str],
     words_per_doc: np.ndarray,

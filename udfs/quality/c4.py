@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from udfs.quality.config import C4Config
 from udfs.quality.text import (
     CJK_TERMINAL_PUNCT,
     ELLIPSIS,
@@ -22,6 +22,10 @@ from udfs.quality.text import (
     real_word_pattern,
     sentence_end_pattern,
 )
+
+if TYPE_CHECKING:
+    from udfs.quality.config import C4Config
+    from udfs.quality.rules import Documents
 
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
@@ -79,8 +83,9 @@ def filter_lines(
     return out, removed
 
 
-def tag_c4(original: Sequence[str], cleaned: Sequence[str], cjk: np.ndarray, conf: C4Config) -> dict[str, np.ndarray]:
+def tag_c4(docs: Documents, conf: C4Config, rows: np.ndarray) -> dict[str, np.ndarray]:
     """Document scores: sentences left after line removal; "lorem ipsum" / "{" in the page as it came."""
+    original, cleaned, cjk = docs.page, docs.kept, docs.cjk
     sentences = np.zeros(len(cleaned), dtype=np.float64)
     for flag in (False, True):
         index = np.flatnonzero(cjk == flag)

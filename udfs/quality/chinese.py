@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,67 +20,106 @@ from udfs.quality.lists import bigscience_stopwords
 from udfs.quality.text import HAN_CHAR, count_matches, safe_ratio
 from udfs.scripts import HAN
 
-# Words that are an ad on their own (lottery/casino jargon, sex-drug slang, fake documents) ...
-_AD_WORDS = (
-    "百家乐|时时彩|六合彩|北京赛车|pk10|真人荷官|真人视讯|开户送|注册送|彩金|返水|首存|葡京娱乐|威尼斯人娱乐|"
-    "太阳城娱乐|金沙娱乐|皇冠体育|博狗|伟哥|壮阳|催情|春药|迷药|办证|代开发票|发票代开|假文凭|代考"
-)
-# ... and words that also occur in news or encyclopedia prose (a casino, surrogacy, a seal-carving shop): an ad only
-# in a line that also sells (contact, price, sign-up, download).
-_TOPIC_WORDS = (
-    "博彩|赌场|赌博|赌球|娱乐城|老虎机|投注|下注|棋牌|代孕|减肥药|包治百病|祖传秘方|刻章|私服|外挂|万艾可|性药"
-)
-_SELLING = (
-    "QQ|qq|微信|电话|热线|网址|官网|点击|咨询|货到付款|专卖|批发|优惠|开户|注册|下载|平台|招商|代理|提款|充值|赔率"
-)
-_CONTACT = (
-    r"(?:加|添加|联系|咨询|扫码加)\s*(?:QQ|qq|Q群|微信|V信|薇信|威信|vx|VX|wx|WX)"
-    r"|(?:QQ|qq|微信|V信|薇信|威信|vx|VX|wx|WX)\s*(?:号|群)?\s*[:：]\s*[A-Za-z0-9_-]{5,}"
-    r"|(?:QQ|qq)\s*\d{5,}"
-)
-_AD_LINE = re.compile(f"(?:{_AD_WORDS}|{_CONTACT})", re.IGNORECASE)
-_TOPIC = re.compile(_TOPIC_WORDS)
-_SELLS = re.compile(_SELLING)
-# SEO keyword stuffing ("上海装修公司 北京装修公司 广州装修公司 …"): a line of at least 4 short segments (between
-# spaces, commas, 、, |, /) of at most 8 characters on average, three in four of them sharing a Han 2-gram. Prose
-# repeats words too ("这本书…这本书…这本书"), but in clauses, not in lists of keywords: measured on 400 real
-# product reviews (tests/fixtures/dedup/zh_reviews.txt), no line qualifies.
+if TYPE_CHECKING:
+    from udfs.quality.config import ChineseConfig
+    from udfs.quality.rules import Documents
+
+# Keyword-stuffing segments are cut at spaces, commas, 、, |, / and the like; their shared keyword is a Han 2-gram.
 _SEGMENT_SEPARATORS = re.compile(r"[\s,，、|｜/_;；·•—-]+")
 _HAN_PAIR = re.compile(f"[{HAN}]{{2}}")
-_MAX_STUFFING_LINE = 300
-_MIN_STUFFING_SEGMENTS = 4
-_MAX_STUFFING_SEGMENT_CHARS = 8
-_MIN_STUFFING_SHARE = 0.75
 
 
-def is_keyword_stuffing(line: str) -> bool:
-    if len(line) > _MAX_STUFFING_LINE:
-        return False
-    segments = [segment for segment in _SEGMENT_SEPARATORS.split(line) if segment]
-    if len(segments) < _MIN_STUFFING_SEGMENTS or sum(map(len, segments)) > _MAX_STUFFING_SEGMENT_CHARS * len(segments):
-        return False
-    shared: Counter[str] = Counter()
-    for segment in segments:
-        shared.update({segment[i : i + 2] for i in range(len(segment) - 1) if _HAN_PAIR.fullmatch(segment, i, i + 2)})
-    return bool(shared) and shared.most_common(1)[0][1] >= _MIN_STUFFING_SHARE * len(segments)
+def _alternation(words: Sequence[str]) -> str:
+    return "|".join(map(re.escape, words))
 
 
-def is_ad_line(line: str) -> bool:
-    if _AD_LINE.search(line) is not None:
-        return True
-    if _TOPIC.search(line) is not None and _SELLS.search(line) is not None:
-        return True
-    return is_keyword_stuffing(line)
+@dataclass(frozen=True)
+class AdLines:
+    """The ad-line test of one ``chinese`` conf (vocabulary, contact patterns, stuffing limits), compiled once."""
+
+    ad: re.Pattern[str] | None
+    topic: re.Pattern[str] | None
+    sells: re.Pattern[str] | None
+    max_line_chars: int
+    min_segments: int
+    max_mean_segment_chars: float
+    min_shared_share: float
+
+    def is_keyword_stuffing(self, line: str) -> bool:
+        if len(line) > self.max_line_chars:
+            return False
+        segments = [segment for segment in _SEGMENT_SEPARATORS.split(line) if segment]
+        if len(segments) < self.min_segments or sum(map(len, segments)) > self.max_mean_segment_chars * len(segments):
+            return False
+        shared: Counter[str] = Counter()
+        for segment in segments:
+            shared.update(
+                {segment[i : i + 2] for i in range(len(segment) - 1) if _HAN_PAIR.fullmatch(segment, i, i + 2)}
+            )
+        return bool(shared) and shared.most_common(1)[0][1] >= self.min_shared_share * len(segments)
+
+    def is_ad_line(self, line: str) -> bool:
+        if self.ad is not None and self.ad.search(line) is not None:
+            return True
+        if self.topic is not None and self.sells is not None and self.topic.search(line) and self.sells.search(line):
+            return True
+        return self.is_keyword_stuffing(line)
 
 
-def remove_ad_lines(texts: Sequence[str], chinese: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
+@lru_cache(maxsize=8)
+def _compiled(
+    ad_words: tuple[str, ...],
+    contacts: tuple[str, ...],
+    topic_words: tuple[str, ...],
+    selling_words: tuple[str, ...],
+    limits: tuple[int, int, float, float],
+) -> AdLines:
+    ad_parts = [_alternation(ad_words)] if ad_words else []
+    ad_parts += list(contacts)
+    return AdLines(
+        re.compile(f"(?:{'|'.join(ad_parts)})", re.IGNORECASE) if ad_parts else None,
+        re.compile(_alternation(topic_words)) if topic_words else None,
+        re.compile(_alternation(selling_words)) if selling_words else None,
+        *limits,
+    )
+
+
+def ad_lines(conf: ChineseConfig | None = None) -> AdLines:
+    """The ad-line test of ``conf`` (default: conf/quality.yaml's ``chinese``), cached per worker."""
+    if conf is None:
+        from udfs.quality.config import bundled
+
+        conf = bundled().families["chinese"]  # type: ignore[assignment]
+    assert conf is not None
+    limits = (
+        conf.stuffing_max_line_chars,
+        conf.stuffing_min_segments,
+        conf.stuffing_max_mean_segment_chars,
+        conf.stuffing_min_shared_share,
+    )
+    return _compiled(conf.ad_words, conf.contact_patterns, conf.topic_words, conf.selling_words, limits)
+
+
+def is_keyword_stuffing(line: str, conf: ChineseConfig | None = None) -> bool:
+    """SEO keyword stuffing ("上海装修公司 北京装修公司 广州装修公司 …"): many short segments sharing a keyword."""
+    return ad_lines(conf).is_keyword_stuffing(line)
+
+
+def is_ad_line(line: str, conf: ChineseConfig | None = None) -> bool:
+    return ad_lines(conf).is_ad_line(line)
+
+
+def remove_ad_lines(
+    texts: Sequence[str], chinese: np.ndarray, conf: ChineseConfig | None = None
+) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(texts without ad lines, lines removed, share of non-empty lines removed); only ``chinese`` docs change."""
+    test = ad_lines(conf).is_ad_line
     out = list(texts)
     removed = np.zeros(len(texts), dtype=np.int64)
     ratio = np.full(len(texts), np.nan)
     for i in np.flatnonzero(chinese):
         lines = texts[i].split("\n")
-        ads = [is_ad_line(line) for line in lines]
+        ads = [test(line) for line in lines]
         n_ads = sum(ads)
         non_empty = sum(1 for line in lines if line.strip())
         removed[i] = n_ads
@@ -107,15 +148,16 @@ def stopword_ratio(texts: Sequence[str], han: np.ndarray, lang: str = "zh") -> n
     return safe_ratio(covered, han)
 
 
-def tag_chinese(page: Sequence[str], kept: Sequence[str], chinese: np.ndarray) -> dict[str, np.ndarray]:
-    """Han characters of the ``kept`` text and stop-word coverage of the ``page`` for ``chinese`` docs (NaN
-    elsewhere: the rules do not apply)."""
+def tag_chinese(docs: Documents, conf: ChineseConfig, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """Share of ad lines (from the rewrite), Han characters of the kept text and stop-word coverage of the page,
+    for the ``rows`` the rules apply to (NaN elsewhere)."""
+    page, kept = docs.page, docs.kept
     n = len(kept)
     han = np.full(n, np.nan)
     ratio = np.full(n, np.nan)
-    index = np.flatnonzero(chinese)
+    index = np.flatnonzero(rows)
     if len(index):
         han[index] = han_chars([kept[i] for i in index])
         pages = [page[i] for i in index]
         ratio[index] = stopword_ratio(pages, han_chars(pages))
-    return {"zh_chars": han, "zh_stopword_ratio": ratio}
+    return {"zh_ad_line_ratio": docs.ad_line_ratio, "zh_chars": han, "zh_stopword_ratio": ratio}

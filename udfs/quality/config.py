@@ -1,74 +1,251 @@
-"""``quality.*`` in conf: one sub-section per filter family, each with ``enabled`` and its thresholds.
+"""``quality.*`` in conf: the rule registry. Every filter family is a section; every rule is one entry of its
+``rules:`` mapping, which holds the rule's default threshold(s), the score column, the function computing it, the
+languages it applies to and its source. The reason a document is dropped with is ``<reason_prefix>:<rule name>``.
 
-Every numeric field of a filter can be overridden per language under that filter's ``languages`` mapping, e.g.
-``fineweb.languages.zh.short_line_chars: 10``; an override of ``null`` switches that rule off for the language
-(``gopher_quality.languages.ja.min_mean_word_length: null``: Japanese has no spaces, so no word length). Code
-defaults equal conf/quality.yaml, which cites where each value comes from.
+conf/quality.yaml is the only place defaults live: ``QualityConfig.from_dict`` lays the caller's mapping over the
+bundled file (and ``QualityConfig()`` is the bundled file alone), so code never restates a threshold.
+
+A rule entry (``quality.<family>.rules.<name>``)::
+
+    score: column name the function writes (double; boolean for flag rules)
+    scorer: "module:function" (default: the family's ``scorer``), called once per batch as
+            ``function(documents, family_conf, rows)`` → ``{column: array}`` (see :mod:`udfs.quality.rules`)
+    min_<x>: drop when the score is below it · max_<x>: drop when above (null: no bound)
+    drop_<x>: true/false, for flag rules (drop when the score is true and the switch is on)
+    within: [low, high] the thresholds must lie in (e.g. [0, 1] for shares); every threshold is >= 0 anyway
+    languages: [ja] the rule applies to (default: the family's ``apply_to``; empty: every language)
+    source: where the threshold comes from (a paper, a peer pipeline, or "ours: <measurement>")
+    reason: the drop reason when it is not ``<reason_prefix>:<name>`` (``{lang}`` = the document's language)
+
+A rule's threshold is overridden by its flat name in the family (``quality.gopher_quality.min_words: 40``) and per
+language under ``languages`` (``gopher_quality.languages.ja.min_mean_word_length: null`` switches the rule off
+for Japanese).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import importlib
+import typing
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from typing import Any, ClassVar
 
 from udfs.errors import ConfigError
 
 Overrides = dict[str, dict[str, float | None]]
-
-# Scripts without spaces (zh, ja) and agglutinative Korean: no Gopher word-length rule (a "word" is a character or
-# an eojeol there).
-_NO_WORD_LENGTH = {"min_mean_word_length": None, "max_mean_word_length": None}
-# A Han/Kana character carries about two Latin characters of content: FineWeb's 30-character short line is 15.
-_CJK_SHORT_LINE = {"short_line_chars": 15.0}
+_RULE_KEYS = ("score", "scorer", "within", "languages", "source", "reason")
+UNKNOWN_LANGUAGE = "unknown"
+"""What ``{lang}`` in a reason becomes for a document without a language."""
 
 
-class _PerLanguage:
-    """Mixin: ``value(name, lang)`` reads a threshold with the language override applied."""
+@dataclass(frozen=True)
+class Rule:
+    """One registry entry: drop when ``score`` < ``low`` or > ``high`` (per-language thresholds), or, for flag
+    rules, when ``score`` is true and the family's ``switch`` setting is on."""
 
-    languages: Overrides
+    family: str
+    name: str
+    reason: str
+    """``gopher_quality:word_count``; ``{lang}`` stands for the document's language (``badwords:{lang}``)."""
+    score: str
+    scorer: str
+    low: str | None = None
+    high: str | None = None
+    switch: str | None = None
+    languages: tuple[str, ...] = ()
+    """Languages the rule applies to (empty: all); elsewhere its score is null and it never drops."""
+    source: str = ""
 
-    def value(self, name: str, lang: str | None) -> float | None:
+    @property
+    def is_flag(self) -> bool:
+        return self.low is None and self.high is None
+
+    def reason_for(self, lang: str | None) -> str:
+        return self.reason.replace("{lang}", lang if isinstance(lang, str) and lang else UNKNOWN_LANGUAGE)
+
+
+def _coerce(value: Any, kind: Any, key: str) -> Any:
+    from udfs.config import _coerce as coerce
+
+    return coerce(value, kind, key)
+
+
+def _parse_rule(family: str, name: str, entry: Any, defaults: Mapping[str, Any], path: str) -> tuple[Rule, dict]:
+    """(the rule, its threshold/switch settings with their defaults) from one ``rules:`` entry."""
+    if not isinstance(entry, Mapping):
+        raise ConfigError(f"{path}: expected a mapping (score, min_*/max_*/drop_*, languages, source)")
+    settings: dict[str, Any] = {}
+    low = high = switch = None
+    for key, value in entry.items():
+        key_path = f"{path}.{key}"
+        if key in _RULE_KEYS:
+            continue
+        if key.startswith("min_") or key.startswith("max_"):
+            if (low if key.startswith("min_") else high) is not None:
+                raise ConfigError(f"{key_path}: a rule has one lower and one upper bound")
+            settings[key] = _coerce(value, float | None, key_path)
+            low, high = (key, high) if key.startswith("min_") else (low, key)
+        elif key.startswith("drop_"):
+            if switch is not None:
+                raise ConfigError(f"{key_path}: a rule has one drop_* switch")
+            settings[key], switch = _coerce(value, bool, key_path), key
+        else:
+            raise ConfigError(
+                f"{key_path}: unknown key (a rule has {', '.join(_RULE_KEYS)}, min_*/max_* thresholds or a drop_* "
+                "switch)"
+            )
+    if (low or high) and switch:
+        raise ConfigError(f"{path}: a rule is a threshold (min_*/max_*) or a flag (drop_*), not both")
+    score = entry.get("score")
+    if not isinstance(score, str) or not score:
+        raise ConfigError(f"{path}.score: the score column is required")
+    source = entry.get("source")
+    if not isinstance(source, str) or not source.strip():
+        raise ConfigError(f"{path}.source: say where the threshold comes from (a paper, a peer, or 'ours: ...')")
+    scorer = _coerce(entry.get("scorer", defaults.get("scorer", "")), str, f"{path}.scorer")
+    resolve_scorer(scorer, f"{path}.scorer")
+    languages = _coerce(entry.get("languages", defaults.get("apply_to", ())), tuple[str, ...], f"{path}.languages")
+    prefix = defaults.get("reason_prefix") or family
+    reason = _coerce(entry.get("reason", f"{prefix}:{name}"), str, f"{path}.reason")
+    if "within" in entry:
+        bounds = _coerce(entry["within"], tuple[float, ...], f"{path}.within")
+        if len(bounds) != 2 or bounds[0] > bounds[1]:
+            raise ConfigError(f"{path}.within: expected [low, high]")
+        for key in (low, high):
+            _check_within(settings.get(key) if key else None, bounds, f"{path}.{key}")
+    rule = Rule(family, name, reason, score, scorer, low, high, switch, languages, source.strip())
+    return rule, settings
+
+
+def _check_within(value: float | None, bounds: tuple[float, ...] | None, key: str) -> None:
+    if value is not None and bounds is not None and not bounds[0] <= value <= bounds[1]:
+        raise ConfigError(f"{key}: must be within [{bounds[0]:g}, {bounds[1]:g}], got {value:g}")
+
+
+@cache
+def _scorer_function(spec: str) -> Callable[..., dict[str, Any]]:
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+
+
+def resolve_scorer(spec: str, key: str = "scorer") -> Callable[..., dict[str, Any]]:
+    """The scoring function ``module:function`` names (imported once per worker)."""
+    module, sep, name = spec.partition(":")
+    if not sep or not module or not name:
+        raise ConfigError(f"{key}: expected 'module:function', got {spec!r}")
+    try:
+        return _scorer_function(spec)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"{key}: cannot import {spec!r}: {exc}") from None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RuleFamily:
+    """A filter family: a switch, per-language overrides, its rules and their thresholds. A family without settings
+    of its own (``japanese``) needs no Python class: conf alone declares it."""
+
+    enabled: bool = True
+    """Run the family's rules."""
+    reason_prefix: str = ""
+    """Reasons are ``<reason_prefix>:<rule>`` (default: the family name)."""
+    scorer: str = ""
+    """Default ``module:function`` of the family's rules."""
+    apply_to: tuple[str, ...] = ()
+    """Default languages of the family's rules (empty: every language)."""
+    languages: Overrides = field(default_factory=dict)
+    """Per-language overrides of the thresholds (and of the settings named in ``PER_LANGUAGE``)."""
+    rules: dict[str, Rule] = field(default_factory=dict)
+    """The family's rules, in the order they are checked."""
+    thresholds: dict[str, Any] = field(default_factory=dict)
+    """Threshold and switch settings of the rules (``min_words: 50.0``, ``drop_lorem_ipsum: True``)."""
+
+    PER_LANGUAGE: ClassVar[tuple[str, ...]] = ()
+    """Numeric settings of the family (not thresholds) that ``languages`` may override."""
+
+    def __getattr__(self, name: str) -> Any:
+        thresholds = self.__dict__.get("thresholds")
+        if thresholds is not None and name in thresholds:
+            return thresholds[name]
+        raise AttributeError(name)
+
+    def value(self, name: str, lang: str | None) -> Any:
+        """The setting ``name`` for ``lang``, with the language's override applied (None: off for it)."""
         override = self.languages.get(lang or "", {})
-        return override[name] if name in override else getattr(self, name)
+        if name in override:
+            return override[name]
+        return self.thresholds[name] if name in self.thresholds else getattr(self, name)
 
     def overrides_of(self, name: str) -> dict[str, float | None]:
         """``{lang: value}`` for the languages overriding ``name``."""
         return {lang: values[name] for lang, values in self.languages.items() if name in values}
 
-    def check_overrides(self, path: str) -> None:
-        numeric = {
-            f.name
-            for f in dataclasses.fields(self)  # type: ignore[arg-type]
-            if str(f.type).replace(" | None", "") in ("int", "float")
+    def validate(self, path: str) -> None:
+        """Settings of the family's own class; thresholds are checked when read (:meth:`build`)."""
+
+    @classmethod
+    def build(cls, family: str, data: Mapping[str, Any], path: str) -> RuleFamily:
+        """The family from its merged conf mapping; a bad key or value raises ConfigError naming it."""
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{path}: expected a mapping, got {data!r}")
+        data = dict(data)
+        hints = typing.get_type_hints(cls)
+        own = {f.name for f in dataclasses.fields(cls)} - {"rules", "thresholds"}
+        defaults = {
+            name: data.get(name, getattr(cls, name, "")) for name in ("scorer", "apply_to", "reason_prefix")
         }
-        for lang, values in self.languages.items():
-            for name in values:
-                if name not in numeric:
+        raw_rules = data.pop("rules", None) or {}
+        if not isinstance(raw_rules, Mapping):
+            raise ConfigError(f"{path}.rules: expected a mapping of rule name → entry")
+        rules: dict[str, Rule] = {}
+        thresholds: dict[str, Any] = {}
+        ranges: dict[str, tuple[float, ...]] = {}
+        for name, entry in raw_rules.items():
+            rule, settings = _parse_rule(family, str(name), entry, defaults, f"{path}.rules.{name}")
+            clash = sorted(set(settings) & set(thresholds))
+            if clash:
+                raise ConfigError(f"{path}.rules.{name}.{clash[0]}: already a setting of another rule")
+            rules[str(name)], thresholds = rule, thresholds | settings
+            if isinstance(entry, Mapping) and "within" in entry:
+                ranges |= {key: tuple(entry["within"]) for key in settings if not key.startswith("drop_")}
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            if key in thresholds:  # flat override of a rule's default: quality.<family>.<threshold>
+                kind = bool if key.startswith("drop_") else float | None
+                thresholds[key] = _coerce(value, kind, f"{path}.{key}")
+                _check_within(thresholds[key] if kind is not bool else None, ranges.get(key), f"{path}.{key}")
+            elif key in own:
+                values[key] = _coerce(value, hints[key], f"{path}.{key}")
+            else:
+                known = sorted(own | set(thresholds) | {"rules"})
+                raise ConfigError(f"{path}.{key}: unknown key (known: {', '.join(known)})")
+        numeric = {k for k in thresholds if not k.startswith("drop_")} | set(cls.PER_LANGUAGE)
+        for lang, overrides in values.get("languages", {}).items():
+            for key, value in overrides.items():
+                if key not in numeric:
                     raise ConfigError(
-                        f"{path}.languages.{lang}.{name}: not a numeric setting of this filter "
+                        f"{path}.languages.{lang}.{key}: not a numeric setting of this filter "
                         f"(known: {', '.join(sorted(numeric))})"
                     )
+                _check_within(value, ranges.get(key), f"{path}.languages.{lang}.{key}")
+        try:
+            instance = cls(**values, rules=rules, thresholds=thresholds)
+        except TypeError as exc:  # a setting of the family's class missing from the bundled conf
+            raise ConfigError(f"{path}: {exc}") from None
+        instance.validate(path)
+        return instance
 
 
-def _ratio(value: float | None, key: str) -> None:
-    if value is not None and not 0 <= value <= 1:
-        raise ConfigError(f"{key}: must be within [0, 1], got {value}")
-
-
-@dataclass(frozen=True)
-class UrlConfig:
-    enabled: bool = True
-    """Run the URL rules (``url:blocklist``, ``url:substring``)."""
-    blocklist_files: tuple[str, ...] = ()
-    """Extra block-list files (same format as ``udfs/quality/data/url_blocklist.txt``); the bundled one always
-    applies unless ``use_bundled_list`` is false."""
-    use_bundled_list: bool = True
+@dataclass(frozen=True, kw_only=True)
+class UrlConfig(RuleFamily):
+    blocklist_files: tuple[str, ...]
+    """Extra block-list files (same format as ``udfs/quality/data/url_blocklist.txt``)."""
+    use_bundled_list: bool
     """Use the starter list shipped in ``udfs/quality/data/url_blocklist.txt``."""
-    blocked_domains: tuple[str, ...] = ()
+    blocked_domains: tuple[str, ...]
     """More blocked hosts (a host blocks its sub-domains too) → ``url:blocklist``."""
-    banned_words: tuple[str, ...] = ()
+    banned_words: tuple[str, ...]
     """More whole-token URL words (URL split on non-alphanumerics) → ``url:substring``."""
 
     def validate(self, path: str) -> None:
@@ -81,211 +258,161 @@ class UrlConfig:
                 raise ConfigError(f"{path}.blocklist_files[{i}]: {exc}") from exc
 
 
-@dataclass(frozen=True)
-class ChineseConfig(_PerLanguage):
-    enabled: bool = True
-    """Run the Chinese rules (``zh:*``) on the languages in ``apply_to``."""
-    apply_to: tuple[str, ...] = ("zh",)
-    """Languages (``lang``) the Chinese rules apply to."""
-    min_chinese_chars: int = 10
-    """Fewer Han characters than this after cleaning → ``zh:min_chinese_chars`` (WuDao)."""
-    remove_ad_lines: bool = True
-    """Remove lines with gambling / lottery / pharmacy / fake-certificate ads or QQ/WeChat contact solicitations."""
-    max_ad_line_ratio: float = 0.2
-    """Share of non-empty lines that were ad lines above which the page is dropped → ``zh:ad_lines``."""
-    min_stopword_ratio: float = 0.3
-    """Share of the page's Han characters inside bigscience zh stop words below which → ``zh:stop_words``:
-    prose without function words (的/了/是/在…) is a keyword list or a catalogue
-    (prose in the fixtures: 0.52–0.64)."""
-    languages: Overrides = field(default_factory=dict)
-    """Per-language overrides of the numeric settings above."""
+@dataclass(frozen=True, kw_only=True)
+class ChineseConfig(RuleFamily):
+    remove_ad_lines: bool
+    """Remove ad/spam lines from pages in ``apply_to`` (the count is ``zh_ad_lines_removed``)."""
+    ad_words: tuple[str, ...]
+    """Words that make a line an ad on their own (lottery/casino jargon, sex-drug slang, fake documents)."""
+    topic_words: tuple[str, ...]
+    """Words that also occur in news prose: an ad only in a line that also has a ``selling_words`` word."""
+    selling_words: tuple[str, ...]
+    """Contact, price, sign-up and download words."""
+    contact_patterns: tuple[str, ...]
+    """Regexes of QQ/WeChat contact solicitations (an ad line on their own)."""
+    stuffing_max_line_chars: int
+    """Keyword stuffing: only lines up to this long are examined."""
+    stuffing_min_segments: int
+    """... with at least this many segments (between spaces, commas, 、, |, /) ..."""
+    stuffing_max_mean_segment_chars: float
+    """... of at most this many characters on average ..."""
+    stuffing_min_shared_share: float
+    """... this share of which share one Han 2-gram."""
 
     def validate(self, path: str) -> None:
-        _ratio(self.max_ad_line_ratio, f"{path}.max_ad_line_ratio")
-        _ratio(self.min_stopword_ratio, f"{path}.min_stopword_ratio")
-        self.check_overrides(path)
+        if not 0 <= self.stuffing_min_shared_share <= 1:
+            raise ConfigError(f"{path}.stuffing_min_shared_share: must be within [0, 1]")
+        import re
+
+        for i, pattern in enumerate(self.contact_patterns):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ConfigError(f"{path}.contact_patterns[{i}]: not a regex: {exc}") from None
 
 
-@dataclass(frozen=True)
-class C4Config(_PerLanguage):
-    enabled: bool = True
-    """Run C4 line removal and the ``c4:*`` document rules."""
-    remove_no_terminal_punct: bool = True
+@dataclass(frozen=True, kw_only=True)
+class C4Config(RuleFamily):
+    remove_no_terminal_punct: bool
     """Remove lines not ending in terminal punctuation (C4). FineWeb runs C4 with this off."""
-    min_words_per_line: int = 3
+    min_words_per_line: int
     """Lines with fewer words are removed (C4); CJK languages count characters."""
-    remove_javascript_lines: bool = True
+    remove_javascript_lines: bool
     """Remove lines containing "javascript" (C4)."""
-    policy_substrings: tuple[str, ...] = (
-        "terms of use",
-        "privacy policy",
-        "cookie policy",
-        "uses cookies",
-        "use of cookies",
-        "use cookies",
-        "隐私政策",
-        "使用条款",
-        "版权所有",
-        "免责声明",
-    )
-    """Lines containing one of these (lowercased) are removed (C4's list + Chinese equivalents)."""
-    min_sentences: int = 5
-    """Fewer sentences left after line removal → ``c4:min_sentences`` (C4)."""
-    drop_lorem_ipsum: bool = True
-    """"lorem ipsum" anywhere → ``c4:lorem_ipsum`` (C4)."""
-    drop_curly_bracket: bool = True
-    """A "{" anywhere → ``c4:curly_bracket`` (C4: code, not prose)."""
-    languages: Overrides = field(default_factory=dict)
-    """Per-language overrides of the numeric settings above."""
+    policy_substrings: tuple[str, ...]
+    """Lines containing one of these (lowercased) are removed."""
 
-    def validate(self, path: str) -> None:
-        self.check_overrides(path)
+    PER_LANGUAGE: ClassVar[tuple[str, ...]] = ("min_words_per_line",)
 
 
-@dataclass(frozen=True)
-class GopherQualityConfig(_PerLanguage):
-    enabled: bool = True
-    """Run the ``gopher_quality:*`` rules."""
-    min_words: int = 50
-    """Fewer words → ``gopher_quality:word_count`` (Gopher); CJK languages count characters."""
-    max_words: int = 100_000
-    """More words → ``gopher_quality:word_count``."""
-    min_mean_word_length: float | None = 3.0
-    """Mean word length outside [min, max] → ``gopher_quality:mean_word_length``."""
-    max_mean_word_length: float | None = 10.0
-    """Upper bound of the mean word length (null: no upper bound)."""
-    max_symbol_word_ratio: float = 0.1
-    """("#" + "..." + "…") per word above this → ``gopher_quality:symbol_ratio``."""
-    max_bullet_lines_ratio: float = 0.9
-    """Share of lines starting with a bullet above this → ``gopher_quality:bullet_lines``."""
-    max_ellipsis_lines_ratio: float = 0.3
-    """Share of lines ending with an ellipsis above this → ``gopher_quality:ellipsis_lines``."""
-    min_alpha_words_ratio: float = 0.8
-    """Share of words with a letter below this → ``gopher_quality:alpha_words``."""
-    min_stop_words: int = 2
-    """Fewer stop-word occurrences than this → ``gopher_quality:stop_words``; only for languages in
-    ``stop_words``."""
-    stop_words: dict[str, tuple[str, ...]] = field(
-        default_factory=lambda: {"en": ("the", "be", "to", "of", "and", "that", "have", "with")}
-    )
-    """Stop words per language (Gopher's English eight); languages not listed skip the rule."""
-    languages: Overrides = field(
-        default_factory=lambda: {lang: dict(_NO_WORD_LENGTH) for lang in ("zh", "ja", "ko", "yue", "wuu")}
-    )
-    """Per-language overrides; zh/ja/ko/yue/wuu switch the word-length rule off."""
-
-    def validate(self, path: str) -> None:
-        for name in ("max_bullet_lines_ratio", "max_ellipsis_lines_ratio", "min_alpha_words_ratio"):
-            _ratio(getattr(self, name), f"{path}.{name}")
-        self.check_overrides(path)
+@dataclass(frozen=True, kw_only=True)
+class GopherQualityConfig(RuleFamily):
+    stop_words: dict[str, tuple[str, ...]]
+    """Stop words per language; languages not listed skip ``gopher_quality:stop_words``."""
+    bullets: tuple[str, ...]
+    """A line starting with one of these is a bullet line."""
 
 
-@dataclass(frozen=True)
-class GopherRepetitionConfig(_PerLanguage):
-    enabled: bool = True
-    """Run the ``gopher_repetition:*`` rules."""
-    max_dup_line_frac: float = 0.3
-    """Share of lines that repeat an earlier line → ``gopher_repetition:dup_line_frac``."""
-    max_dup_para_frac: float = 0.3
-    """Share of paragraphs repeating an earlier one → ``gopher_repetition:dup_para_frac``."""
-    max_dup_line_char_frac: float = 0.2
-    """Share of characters in repeated lines → ``gopher_repetition:dup_line_char_frac``."""
-    max_dup_para_char_frac: float = 0.2
-    """Share of characters in repeated paragraphs → ``gopher_repetition:dup_para_char_frac``."""
-    max_top_2gram_frac: float = 0.2
-    """Share of characters covered by the most repeated word 2-gram (character n-grams for CJK)."""
-    max_top_3gram_frac: float = 0.18
-    """As ``max_top_2gram_frac``, for 3-grams."""
-    max_top_4gram_frac: float = 0.16
-    """As ``max_top_2gram_frac``, for 4-grams."""
-    max_dup_5gram_frac: float = 0.15
-    """Share of characters inside repeated 5-grams (overlaps counted once) → ``gopher_repetition:dup_5gram_frac``."""
-    max_dup_6gram_frac: float = 0.14
-    """As ``max_dup_5gram_frac``, for 6-grams (and so on to 10)."""
-    max_dup_7gram_frac: float = 0.13
-    max_dup_8gram_frac: float = 0.12
-    max_dup_9gram_frac: float = 0.11
-    max_dup_10gram_frac: float = 0.10
-    languages: Overrides = field(default_factory=dict)
-    """Per-language overrides of the thresholds above."""
-
-    def validate(self, path: str) -> None:
-        for f in dataclasses.fields(self):
-            if f.name.startswith("max_"):
-                _ratio(getattr(self, f.name), f"{path}.{f.name}")
-        self.check_overrides(path)
-
-
-@dataclass(frozen=True)
-class FineWebConfig(_PerLanguage):
-    enabled: bool = True
-    """Run the ``fineweb:*`` rules."""
-    min_line_punct_ratio: float = 0.12
-    """Share of lines ending in terminal punctuation below this → ``fineweb:line_punct_ratio``."""
-    short_line_chars: int = 30
+@dataclass(frozen=True, kw_only=True)
+class FineWebConfig(RuleFamily):
+    short_line_chars: int
     """A line of at most this many characters is short."""
-    max_short_line_ratio: float = 0.67
-    """Share of short lines above this → ``fineweb:short_line_ratio``."""
-    max_char_dup_ratio: float = 0.01
-    """Characters in repeated lines / characters (newlines excluded) above this → ``fineweb:char_dup_ratio``."""
-    max_newline_word_ratio: float = 0.3
-    """Newlines per word above this (a list, not prose) → ``fineweb:list_ratio``."""
-    languages: Overrides = field(
-        default_factory=lambda: {lang: dict(_CJK_SHORT_LINE) for lang in ("zh", "ja", "yue", "wuu")}
-    )
-    """Per-language overrides; CJK languages count 15 characters as a short line."""
 
-    def validate(self, path: str) -> None:
-        self.check_overrides(path)
+    PER_LANGUAGE: ClassVar[tuple[str, ...]] = ("short_line_chars",)
 
 
-@dataclass(frozen=True)
-class BadWordsConfig(_PerLanguage):
-    enabled: bool = True
-    """Run the ``badwords:<lang>`` rule (languages with an LDNOOBW list: en, zh, ja, ko)."""
-    max_ratio: float = 0.0
-    """Bad-word hits per word above this → ``badwords:<lang>``; 0 drops a page on any hit, as C4 did."""
-    substring_languages: tuple[str, ...] = ("zh", "ja")
+@dataclass(frozen=True, kw_only=True)
+class BadWordsConfig(RuleFamily):
+    substring_languages: tuple[str, ...]
     """Languages matched by substring (no spaces between words); the others match whole words."""
-    add_bigscience_flagged: bool = False
-    """Add the bigscience ROOTS flagged words (porn vocabulary) to the LDNOOBW list of each language."""
-    allowed_contexts: dict[str, tuple[str, ...]] = field(
-        default_factory=lambda: {"zh": ("妈妈的", "成人教育", "成人高考", "成人礼")}
-    )
+    add_bigscience_flagged: bool
+    """Add the bigscience ROOTS flagged words to the LDNOOBW list of each language."""
+    allowed_contexts: dict[str, tuple[str, ...]]
     """Per substring language: ordinary words that contain a list entry (妈的 in 妈妈的); not counted as hits."""
-    languages: Overrides = field(default_factory=lambda: {"zh": {"max_ratio": 0.002}, "ja": {"max_ratio": 0.002}})
-    """Per-language overrides of ``max_ratio``; substring languages get a rate, not C4's any-hit rule."""
 
-    def validate(self, path: str) -> None:
-        self.check_overrides(path)
+
+FAMILY_CLASSES: dict[str, type[RuleFamily]] = {
+    "url": UrlConfig,
+    "chinese": ChineseConfig,
+    "c4": C4Config,
+    "gopher_quality": GopherQualityConfig,
+    "fineweb": FineWebConfig,
+    "badwords": BadWordsConfig,
+}
+"""Families with settings beyond their rules; any other conf section of ``quality`` is a plain ``RuleFamily``."""
+
+
+@cache
+def _bundled_mapping() -> dict[str, Any]:
+    import os
+
+    from udfs.config import PACKAGED_CONF_DIR, load_yaml_layers
+
+    return load_yaml_layers(os.path.join(PACKAGED_CONF_DIR, "quality.yaml")).get("quality") or {}
+
+
+@cache
+def bundled() -> QualityConfig:
+    """conf/quality.yaml as shipped (the defaults)."""
+    return QualityConfig.from_dict({}, "quality")
+
+
+def _bundled_field(name: str) -> Callable[[], Any]:
+    return lambda: getattr(bundled(), name)
 
 
 @dataclass(frozen=True)
 class QualityConfig:
-    """``quality.*`` in conf."""
+    """``quality.*`` in conf; ``QualityConfig()`` is conf/quality.yaml as shipped."""
 
-    enabled: bool = True
+    enabled: bool = field(default_factory=_bundled_field("enabled"))
     """Off: the stage only runs the model-based filters (``perplexity``, ``quality_classifier``)."""
-    cjk_languages: tuple[str, ...] = ("zh", "ja", "yue", "wuu")
+    cjk_languages: tuple[str, ...] = field(default_factory=_bundled_field("cjk_languages"))
     """Languages written without spaces: words are counted as characters (each Han/Kana character one word), and
     Chinese/Japanese punctuation ends sentences and lines."""
-    url: UrlConfig = field(default_factory=UrlConfig)
-    """URL block-list and banned URL words."""
-    chinese: ChineseConfig = field(default_factory=ChineseConfig)
-    """Chinese rules: Han character minimum, ad/spam lines, stop words."""
-    c4: C4Config = field(default_factory=C4Config)
-    """C4 line removal and document rules."""
-    gopher_quality: GopherQualityConfig = field(default_factory=GopherQualityConfig)
-    """Gopher quality rules."""
-    gopher_repetition: GopherRepetitionConfig = field(default_factory=GopherRepetitionConfig)
-    """Gopher repetition rules."""
-    fineweb: FineWebConfig = field(default_factory=FineWebConfig)
-    """FineWeb rules."""
-    badwords: BadWordsConfig = field(default_factory=BadWordsConfig)
-    """Bad words per language."""
+    families: dict[str, RuleFamily] = field(default_factory=_bundled_field("families"))
+    """Filter families in the order their rules are checked."""
+
+    def __getattr__(self, name: str) -> RuleFamily:
+        families = self.__dict__.get("families")
+        if families is not None and name in families:
+            return families[name]  # type: ignore[no-any-return]
+        raise AttributeError(name)
+
+    def rules(self) -> list[Rule]:
+        """Every rule of every family, in check order (disabled ones included)."""
+        return [rule for family in self.families.values() for rule in family.rules.values()]
+
+    def replace_family(self, name: str, **settings: Any) -> QualityConfig:
+        """A copy with family ``name``'s settings (or thresholds, by their flat name) replaced."""
+        family = self.families[name]
+        thresholds = dict(family.thresholds)
+        own = {k: v for k, v in settings.items() if k not in thresholds}
+        thresholds |= {k: v for k, v in settings.items() if k in thresholds}
+        changed = dataclasses.replace(family, thresholds=thresholds, **own)
+        return dataclasses.replace(self, families={**self.families, name: changed})
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], path: str) -> QualityConfig:
-        from udfs.config import dataclass_from_dict
+        """``data`` over conf/quality.yaml, validated."""
+        from udfs.config import deep_merge
 
-        return dataclass_from_dict(cls, data, path)
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{path}: expected a mapping, got {data!r}")
+        merged = deep_merge(_bundled_mapping(), data)
+        enabled = _coerce(merged.pop("enabled", True), bool, f"{path}.enabled")
+        cjk = _coerce(merged.pop("cjk_languages", ()), tuple[str, ...], f"{path}.cjk_languages")
+        families: dict[str, RuleFamily] = {}
+        for name, section in merged.items():
+            family_class = FAMILY_CLASSES.get(name, RuleFamily)
+            families[name] = family_class.build(name, section or {}, f"{path}.{name}")
+        columns: dict[str, str] = {}
+        reasons: dict[str, str] = {}
+        for family in families.values():
+            for rule in family.rules.values():
+                key = f"{path}.{rule.family}.rules.{rule.name}"
+                if rule.score in columns or rule.reason in reasons:
+                    other = columns.get(rule.score) or reasons[rule.reason]
+                    raise ConfigError(f"{key}: score column or reason already used by {other}")
+                columns[rule.score] = reasons[rule.reason] = key
+        return cls(enabled=enabled, cjk_languages=cjk, families=families)

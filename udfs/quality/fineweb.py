@@ -3,16 +3,20 @@ punctuation, share of short lines, characters in repeated lines, and newlines pe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from udfs.quality.text import CJK_TERMINAL_PUNCT, TERMINAL_PUNCT, Lines, Words, per_doc_sum, safe_ratio
+from udfs.quality.text import CJK_TERMINAL_PUNCT, TERMINAL_PUNCT, per_doc_sum, safe_ratio
+
+if TYPE_CHECKING:
+    from udfs.quality.config import FineWebConfig
+    from udfs.quality.rules import Documents
 
 
-def tag_fineweb(
-    texts: Sequence[str], cjk: np.ndarray, short_line_chars: np.ndarray, lines: Lines, words: Words
-) -> dict[str, np.ndarray]:
+def tag_fineweb(docs: Documents, conf: FineWebConfig, rows: np.ndarray) -> dict[str, np.ndarray]:
+    texts, cjk, lines, words = docs.page, docs.cjk, docs.lines, docs.words
+    short_line_chars = np.array([conf.value("short_line_chars", lang) or 0 for lang in docs.langs], dtype=np.int64)
     n = len(texts)
     line_cjk = cjk[lines.doc]
     terminal = lines.ends_with(line_cjk, {False: TERMINAL_PUNCT, True: CJK_TERMINAL_PUNCT})

@@ -5,14 +5,16 @@ conf switches the word-length rule off for them."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from udfs.quality.text import ELLIPSIS, Lines, Words, per_doc_sum, safe_ratio
+from udfs.quality.text import ELLIPSIS, per_doc_sum, safe_ratio
 
-BULLETS = ("•", "●", "○", "◦", "▪", "▫", "■", "□", "‣", "⁃", "-", "–", "*", "·")
+if TYPE_CHECKING:
+    from udfs.quality.config import GopherQualityConfig
+    from udfs.quality.rules import Documents
 
 
 @lru_cache(maxsize=32)
@@ -20,20 +22,15 @@ def stop_word_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r"\b(?:" + "|".join(map(re.escape, words)) + r")\b", re.IGNORECASE)
 
 
-def tag_gopher_quality(
-    texts: Sequence[str],
-    langs: Sequence[str],
-    cjk: np.ndarray,
-    lines: Lines,
-    words: Words,
-    stop_words: Mapping[str, tuple[str, ...]],
-) -> dict[str, np.ndarray]:
+def tag_gopher_quality(docs: Documents, conf: GopherQualityConfig, rows: np.ndarray) -> dict[str, np.ndarray]:
+    texts, langs, lines, words, stop_words = docs.page, docs.langs, docs.lines, docs.words, conf.stop_words
+    bullets = conf.bullets
     n = len(texts)
     n_words = np.bincount(words.doc[words.real], minlength=n)
     word_chars = per_doc_sum(words.doc[words.real], words.length[words.real], n)
     alpha_words = np.bincount(words.doc[words.alpha], minlength=n)
     symbols = np.fromiter((t.count("#") + t.count("...") + t.count("…") for t in texts), dtype=np.float64, count=n)
-    bullet = np.fromiter((line.startswith(BULLETS) for line in lines.text), dtype=bool, count=len(lines.text))
+    bullet = np.fromiter((line.startswith(bullets) for line in lines.text), dtype=bool, count=len(lines.text))
     ellipsis = np.fromiter((line.endswith(ELLIPSIS) for line in lines.text), dtype=bool, count=len(lines.text))
     stops = np.full(n, np.nan)
     for lang, vocabulary in stop_words.items():

@@ -7,12 +7,16 @@ CJK pages use character n-grams (each Han/Kana character is a word)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from udfs.quality.text import Lines, Words, per_doc_sum, safe_ratio
+from udfs.quality.text import Lines, per_doc_sum, safe_ratio
+
+if TYPE_CHECKING:
+    from udfs.quality.config import RuleFamily
+    from udfs.quality.rules import Documents
 
 TOP_NGRAMS = (2, 3, 4)
 DUP_NGRAMS = (5, 6, 7, 8, 9, 10)
@@ -34,7 +38,8 @@ def _first_occurrence_mask(codes: np.ndarray) -> np.ndarray:
     return first[codes] != positions
 
 
-def tag_gopher_repetition(texts: Sequence[str], lines: Lines, words: Words) -> dict[str, np.ndarray]:
+def tag_gopher_repetition(docs: Documents, conf: RuleFamily, rows: np.ndarray) -> dict[str, np.ndarray]:
+    texts, lines, words = docs.page, docs.lines, docs.words
     n = len(texts)
     text_chars = np.fromiter(map(len, texts), dtype=np.float64, count=n)
     paragraphs = Lines.split(texts, "\n\n")

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from udfs.quality.config import UrlConfig
 from udfs.quality.lists import BUNDLED_URL_BLOCKLIST, url_blocklist
+
+if TYPE_CHECKING:
+    from udfs.quality.config import UrlConfig
+    from udfs.quality.rules import Documents
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 
@@ -37,8 +41,12 @@ def _blocked_host(host: str, domains: frozenset[str]) -> bool:
     return any(".".join(parts[i:]) in domains for i in range(len(parts)))
 
 
-def tag_urls(urls: Sequence[str | None], conf: UrlConfig) -> dict[str, np.ndarray]:
+def tag_urls(docs: Documents, conf: UrlConfig, rows: np.ndarray) -> dict[str, np.ndarray]:
     """``url_blocked`` (host or a parent domain listed) and ``url_banned`` (a banned word/substring) per URL."""
+    return url_flags(docs.urls, conf)
+
+
+def url_flags(urls: Sequence[str | None], conf: UrlConfig) -> dict[str, np.ndarray]:
     domains, words, substrings = _lists(conf)
     lowered = [(u or "").lower() for u in urls]
     blocked = np.fromiter((_blocked_host(host_of(u), domains) for u in lowered), dtype=bool, count=len(lowered))
