@@ -1,4 +1,5 @@
-"""Spark tests of jobs/stages/dedup.py: exact, paragraph and MinHash-LSH near dedup, components, incremental index."""
+"""Spark tests of jobs/stages/dedup.py and udfs/dedup/components.py: exact, paragraph and MinHash-LSH near dedup,
+connected components, incremental index."""
 
 from __future__ import annotations
 
@@ -12,13 +13,8 @@ from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
 from bench.dedup_quality import chinese_base_docs, english_base_docs, make_variant, oracle_jaccard, oracle_shingles
-from jobs.stages.dedup import (
-    apply,
-    apply_exact_dedup,
-    apply_near_dedup,
-    apply_paragraph_dedup,
-    connected_components,
-)
+from jobs.stages.dedup import apply, apply_exact_dedup, apply_near_dedup, apply_paragraph_dedup
+from udfs.dedup.components import connected_components
 from udfs.dedup.config import DedupConfig
 from udfs.errors import ConfigError
 

@@ -4,29 +4,30 @@ Every removed copy keeps its row, with ``stage='dedup'``, a reason (``dedup:exac
 ``dedup:paragraphs_empty``) and ``duplicate_of`` = the id of the copy that was kept, so each removal can be
 audited. Only live rows (``reason IS NULL``) take part; rejected rows pass through untouched.
 
-Nothing data-sized reaches the driver: LSH buckets become star edges (member → bucket minimum) with an aggregate,
-clusters are connected components computed with large-star / small-star rounds (Kiveris et al., "Connected
-Components in MapReduce and Beyond", SoCC 2014) on the edge DataFrame, checkpointed every few rounds, and the copy
-kept per cluster is chosen with an aggregate (``min`` of a sort-key struct) or a window for keep-k.
+The algorithms live in ``udfs/dedup/``: text normalization, exact and paragraph keys, shingles, MinHash, LSH bands
+and pair verification as pandas batch functions (``minhash.py``), the keep policy (``keep.py``) and the distributed
+connected components (``components.py``). What stays here is Spark wiring, and the removal tables: which copies go
+is a group-by over the whole crawl's keys (``min`` of the keep-order struct per hash or component, a window for
+keep-k) and joins back to the rows — aggregates and joins, inherently Spark, never collected to the driver.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import logging
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from jobs.stages.common import map_live_rows
-from udfs.dedup.config import DedupConfig, NearDedupConfig, TextKeyConfig
-from udfs.dedup.minhash import batch_band_hashes, exact_keys, pair_jaccard
+from udfs.dedup.components import connected_components, star_edges
+from udfs.dedup.config import DedupConfig, NearDedupConfig
+from udfs.dedup.keep import keep_order
+from udfs.dedup.minhash import band_rows as band_rows_of_batch
+from udfs.dedup.minhash import exact_keys, paragraph_keys, verified_sketch_pairs, verified_text_pairs
 from udfs.errors import ConfigError
 
 STAGE = "dedup"
@@ -36,26 +37,10 @@ REASON_PARAGRAPHS_EMPTY = "dedup:paragraphs_empty"
 INDEX_SETTINGS_FILE = "_settings.json"  # leading underscore: Spark's Parquet reader skips it
 INDEX_SCHEMA = "id string, band int, bucket bigint, date string, text_length int, quality double"
 
-LOG = logging.getLogger("cc_refinery.dedup")
-
 
 # ---------------------------------------------------------------------------------------------------------------
 # Shared helpers
 # ---------------------------------------------------------------------------------------------------------------
-
-
-def normalized_text(column: Column, config: TextKeyConfig) -> Column:
-    """``column`` normalized per ``config`` with Spark column functions."""
-    text = column
-    if config.lowercase:
-        text = F.lower(text)
-    if config.strip_punctuation:
-        text = F.regexp_replace(text, r"[\p{P}\p{S}]", "")
-    if config.strip_digits:
-        text = F.regexp_replace(text, r"\p{N}", "")
-    if config.collapse_whitespace:
-        text = F.trim(F.regexp_replace(text, r"\s+", " "))
-    return text
 
 
 def ranking_columns(frame: DataFrame, conf: DedupConfig, text_length: Column | None = None) -> list[Column]:
@@ -78,19 +63,17 @@ def ranking_columns(frame: DataFrame, conf: DedupConfig, text_length: Column | N
 
 
 def keep_key(conf: DedupConfig, prefer: Column | None = None) -> Column:
-    """A struct that sorts ascending from the copy to keep to the last one, over :func:`ranking_columns`.
-
-    ``first``: earliest date (missing last), then smallest id. ``longest``: longest text first. ``quality``: highest
-    score first (missing last). Ties always end on the id, so the choice never depends on partitioning.
-    """
+    """:func:`udfs.dedup.keep.keep_order` as a struct that sorts ascending from the copy to keep to the last one,
+    over :func:`ranking_columns` (``min`` of it is an aggregate, so a million copies of a page do not sink a task).
+    ``prefer`` (false first) comes before the policy: the band index's documents always win."""
     fields: list[Column] = []
     if prefer is not None:
         fields.append(prefer.alias("p"))
-    if conf.keep == "quality":
-        fields += [F.col("quality").isNull().alias("q0"), (-F.col("quality")).alias("q1")]
-    if conf.keep == "longest":
-        fields.append((-F.col("text_length")).alias("l"))
-    fields += [F.col("date").isNull().alias("d0"), F.col("date").alias("d1"), F.col("id").alias("id")]
+    for number, field in enumerate(keep_order(conf)):
+        if field.missing_last:
+            fields.append(F.col(field.column).isNull().alias(f"m{number}"))
+        value = -F.col(field.column) if field.descending else F.col(field.column)
+        fields.append(value.alias(field.column if field.column == "id" else f"k{number}"))
     return F.struct(*fields)
 
 
@@ -170,14 +153,14 @@ def apply_paragraph_dedup(df: DataFrame, conf: DedupConfig) -> DataFrame:
     frame = with_duplicate_of(df)
     live, rejected = split_live(frame)
     lines = live.select("id", F.posexplode(F.split(F.col("text"), "\n")).alias("pos", "line"))
-    normalized = normalized_text(F.col("line"), settings.text_key)
-    keyed = lines.withColumn(
-        "_key",
-        F.when(
-            (F.length(normalized) > 0) & (F.length(normalized) >= settings.min_chars),
-            F.unhex(F.sha2(normalized, 256)),
-        ),
-    ).filter(F.col("_key").isNotNull())
+    text_key, min_chars = settings.text_key, settings.min_chars
+
+    def keys(batches: Any) -> Any:
+        for batch in batches:
+            yield paragraph_keys(batch, text_key, min_chars)
+
+    # Keys from udfs.dedup.minhash (the one normalization of dedup); the grouping below is Spark's.
+    keyed = lines.mapInPandas(keys, "id string, pos int, _key binary")
     frequent = (
         keyed.select("_key", "id").distinct().groupBy("_key").count().filter(F.col("count") > settings.max_documents)
     )
@@ -216,40 +199,13 @@ def apply_paragraph_dedup(df: DataFrame, conf: DedupConfig) -> DataFrame:
 
 def band_rows(live: DataFrame, near: NearDedupConfig) -> DataFrame:
     """(id, band, bucket) for every live document with at least one shingle, via ``mapInPandas``."""
-    has_lang = near.lang_column in live.columns
-    lang = F.col(near.lang_column).cast("string") if has_lang else F.lit(None).cast("string")
-    bands, _ = near.lsh_params()
+    lang = F.col(near.lang_column).cast("string") if near.lang_column in live.columns else F.lit(None).cast("string")
 
     def run(batches: Any) -> Any:
         for batch in batches:
-            result = batch_band_hashes(batch["text"], batch["lang"] if has_lang else None, near)
-            keep = result.has_shingles
-            ids = batch["id"].to_numpy()[keep]
-            yield pd.DataFrame(
-                {
-                    "id": np.repeat(ids, bands),
-                    "band": np.tile(np.arange(bands, dtype=np.int32), len(ids)),
-                    "bucket": result.hashes[keep].reshape(-1),
-                }
-            )
+            yield band_rows_of_batch(batch, near)
 
     return live.select("id", "text", lang.alias("lang")).mapInPandas(run, "id string, band int, bucket bigint")
-
-
-def star_edges(bands: DataFrame) -> DataFrame:
-    """Candidate pairs as star edges (member → smallest id of each shared bucket), never a list of members."""
-    roots = (
-        bands.groupBy("band", "bucket")
-        .agg(F.min("id").alias("root"), F.count(F.lit(1)).alias("size"))
-        .filter(F.col("size") > 1)
-        .drop("size")
-    )
-    return (
-        bands.join(roots, on=["band", "bucket"])
-        .filter(F.col("id") != F.col("root"))
-        .select(F.col("id").alias("src"), F.col("root").alias("dst"))
-        .distinct()
-    )
 
 
 def verify_edges(edges: DataFrame, live: DataFrame, near: NearDedupConfig) -> DataFrame:
@@ -257,9 +213,7 @@ def verify_edges(edges: DataFrame, live: DataFrame, near: NearDedupConfig) -> Da
 
     Edges that reach a document of the band index (no text here) are kept on the LSH evidence alone.
     """
-    cutoff = near.verify_threshold if near.verify_threshold is not None else near.threshold
-    has_lang = near.lang_column in live.columns
-    lang = F.col(near.lang_column).cast("string") if has_lang else F.lit(None).cast("string")
+    lang = F.col(near.lang_column).cast("string") if near.lang_column in live.columns else F.lit(None).cast("string")
     texts = live.select("id", "text", lang.alias("lang"))
     pairs = edges.join(
         texts.select(F.col("id").alias("src"), F.col("text").alias("src_text"), "lang"), on="src", how="left"
@@ -267,95 +221,9 @@ def verify_edges(edges: DataFrame, live: DataFrame, near: NearDedupConfig) -> Da
 
     def run(batches: Any) -> Any:
         for batch in batches:
-            known = (batch["src_text"].notna() & batch["dst_text"].notna()).to_numpy()
-            keep = ~known
-            if known.any():
-                part = batch.loc[known]
-                similarity = pair_jaccard(part["src_text"], part["dst_text"], part["lang"] if has_lang else None, near)
-                keep[np.flatnonzero(known)] = similarity >= cutoff
-            yield batch.loc[keep, ["src", "dst"]]
+            yield verified_text_pairs(batch, near)
 
     return pairs.select("src", "dst", "src_text", "dst_text", "lang").mapInPandas(run, "src string, dst string")
-
-
-def _fingerprint(edges: DataFrame) -> tuple[int, Any]:
-    row = edges.agg(F.count(F.lit(1)).alias("n"), F.sum(F.xxhash64("u", "v").cast("decimal(38,0)")).alias("h")).first()
-    return int(row["n"]), row["h"]
-
-
-def _large_star(edges: DataFrame) -> DataFrame:
-    """Each node links its larger neighbours to the smallest node of its closed neighbourhood."""
-    both = edges.select(F.col("u").alias("x"), F.col("v").alias("y")).unionByName(
-        edges.select(F.col("v").alias("x"), F.col("u").alias("y"))
-    )
-    smallest = both.groupBy("x").agg(F.least(F.min("y"), F.col("x")).alias("m"))
-    return (
-        both.join(smallest, on="x")
-        .filter(F.col("y") > F.col("x"))
-        .select(F.col("y").alias("u"), F.col("m").alias("v"))
-        .distinct()
-    )
-
-
-def _small_star(edges: DataFrame) -> DataFrame:
-    """Each node links itself and its smaller neighbours to the smallest of them (edges are u > v)."""
-    smallest = edges.groupBy("u").agg(F.min("v").alias("m"))
-    linked = edges.join(smallest, on="u").select(F.col("v").alias("u"), F.col("m").alias("v"))
-    return linked.unionByName(smallest.select("u", F.col("m").alias("v"))).filter(F.col("u") != F.col("v")).distinct()
-
-
-def connected_components(
-    edges: DataFrame, max_iterations: int = 40, checkpoint_every: int = 3, work_dir: str | None = None
-) -> DataFrame:
-    """(id, component) for every node of ``edges`` (src, dst); ``component`` is the smallest id of its component.
-
-    Alternates large-star and small-star until the edge set stops changing (it is then a set of stars around each
-    component's minimum). A round's plan uses the previous edges several times, so the lineage is cut every round:
-    a reliable checkpoint under ``work_dir`` every ``checkpoint_every`` rounds (``1`` = every round, for clusters
-    that lose executors), a local checkpoint in between (cheap, but lost with its executor).
-    """
-    spark = edges.sparkSession
-    if work_dir is not None:
-        spark.sparkContext.setCheckpointDir(f"{work_dir.rstrip('/')}/dedup-checkpoints")
-    current = (
-        edges.select(F.greatest("src", "dst").alias("u"), F.least("src", "dst").alias("v"))
-        .filter(F.col("u") != F.col("v"))
-        .distinct()
-        .localCheckpoint(eager=True)
-    )
-    previous_fingerprint = _fingerprint(current)
-    converged = False
-    for round_number in range(1, max_iterations + 1):
-        following = _small_star(_large_star(current))
-        if work_dir is not None and round_number % checkpoint_every == 0:
-            following = following.checkpoint(eager=True)
-        else:
-            following = following.localCheckpoint(eager=True)
-        fingerprint = _fingerprint(following)
-        current = following
-        if fingerprint == previous_fingerprint:
-            converged = True
-            LOG.info("connected components converged after %d rounds (%d edges)", round_number, fingerprint[0])
-            break
-        previous_fingerprint = fingerprint
-    if not converged:
-        LOG.warning("connected components not converged after %d rounds; clusters may be split", max_iterations)
-    leaves = current.groupBy("u").agg(F.min("v").alias("component")).select(F.col("u").alias("id"), "component")
-    roots = current.select(F.col("v").alias("id"), F.col("v").alias("component"))
-    return leaves.unionByName(roots).groupBy("id").agg(F.min("component").alias("component"))
-
-
-def index_settings(near: NearDedupConfig) -> dict[str, Any]:
-    """What decides a document's band hashes: runs sharing an index must agree on all of it."""
-    bands, rows = near.lsh_params()
-    return {
-        "seed": near.seed,
-        "num_perm": near.num_perm,
-        "bands": bands,
-        "rows": rows,
-        "text_key": dataclasses.asdict(near.text_key),
-        "shingle": dataclasses.asdict(near.shingle),
-    }
 
 
 def check_index_settings(spark: Any, near: NearDedupConfig) -> None:
@@ -363,7 +231,7 @@ def check_index_settings(spark: Any, near: NearDedupConfig) -> None:
     from jobs.filesystem import read_text, write_text
 
     path = f"{near.index_path.rstrip('/')}/{INDEX_SETTINGS_FILE}"
-    wanted = json.loads(json.dumps(index_settings(near)))  # tuples → lists, as they come back from the file
+    wanted = json.loads(json.dumps(near.index_settings()))  # tuples → lists, as they come back from the file
     stored = read_text(spark, path)
     if stored is None:
         write_text(spark, path, json.dumps(wanted, indent=2, sort_keys=True))
@@ -481,19 +349,13 @@ def verify_edges_by_sketch(edges: DataFrame, sketches: DataFrame, near: NearDedu
     estimate within ``sqrt(J(1-J)/k)`` above. Edges that reach a document of the band index (no sketch here) are
     kept on the LSH evidence alone, as in :func:`verify_edges`.
     """
-    from udfs.dedup.minhash import sketch_similarity
-
-    cutoff = near.verify_threshold if near.verify_threshold is not None else near.threshold
-    size = near.verify_sketch_size
     pairs = edges.join(
         sketches.select(F.col("id").alias("src"), F.col("_sketch").alias("src_sig")), on="src", how="left"
     ).join(sketches.select(F.col("id").alias("dst"), F.col("_sketch").alias("dst_sig")), on="dst", how="left")
 
     def run(batches: Any) -> Any:
         for batch in batches:
-            similarity = sketch_similarity(batch["src_sig"].tolist(), batch["dst_sig"].tolist(), size)
-            keep = np.isnan(similarity) | (similarity >= cutoff)
-            yield batch.loc[keep, ["src", "dst"]]
+            yield verified_sketch_pairs(batch, near)
 
     return pairs.select("src", "dst", "src_sig", "dst_sig").mapInPandas(run, "src string, dst string")
 

@@ -134,6 +134,24 @@ class NearDedupConfig:
         if self.checkpoint_every < 1:
             raise ConfigError(f"{path}.checkpoint_every: must be >= 1")
 
+    def verify_cutoff(self) -> float:
+        """The Jaccard a verified candidate pair must reach: ``verify_threshold``, else ``threshold``."""
+        return self.verify_threshold if self.verify_threshold is not None else self.threshold
+
+    def index_settings(self) -> dict[str, Any]:
+        """What decides a document's band hashes: runs sharing a band index must agree on all of it."""
+        import dataclasses
+
+        bands, rows = self.lsh_params()
+        return {
+            "seed": self.seed,
+            "num_perm": self.num_perm,
+            "bands": bands,
+            "rows": rows,
+            "text_key": dataclasses.asdict(self.text_key),
+            "shingle": dataclasses.asdict(self.shingle),
+        }
+
     def lsh_params(self) -> tuple[int, int]:
         """(bands, rows): as configured, or derived from the threshold."""
         if self.bands is not None and self.rows is not None:

@@ -183,16 +183,38 @@ def normalized_code_points(texts: pd.Series, text_key: TextKeyConfig) -> CodePoi
     return CodePoints(chars, ends - counts, ends)
 
 
-def exact_keys(texts: pd.Series, text_key: TextKeyConfig) -> list[bytes]:
-    """SHA-256 (32 bytes) of each text normalized per ``text_key``: the exact-dedup key, the same function in the
-    sharded pass and the one-pass stage (an empty text has a key too: all empty pages are one another's copies)."""
+def normalized_texts(texts: pd.Series, text_key: TextKeyConfig) -> list[str]:
+    """Each text normalized per ``text_key``, as a string: the one normalization of dedup (Unicode categories and
+    whitespace, not the ASCII-only classes of Java regexes)."""
     points = normalized_code_points(texts, text_key)
     data = points.chars.tobytes()
     return [
-        hashlib.sha256(data[4 * start : 4 * end].decode("utf-32-le", "surrogatepass").encode("utf-8", "surrogatepass"))
-        .digest()
+        data[4 * start : 4 * end].decode("utf-32-le", "surrogatepass")
         for start, end in zip(points.starts.tolist(), points.ends.tolist(), strict=True)
     ]
+
+
+def _sha256(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+def exact_keys(texts: pd.Series, text_key: TextKeyConfig) -> list[bytes]:
+    """SHA-256 (32 bytes) of each text normalized per ``text_key``: the exact-dedup key, the same function in the
+    sharded pass and the one-pass stage (an empty text has a key too: all empty pages are one another's copies)."""
+    return [_sha256(text) for text in normalized_texts(texts, text_key)]
+
+
+def paragraph_keys(lines: pd.DataFrame, text_key: TextKeyConfig, min_chars: int) -> pd.DataFrame:
+    """Paragraph dedup's keys: ``lines`` (``id``, ``pos``, ``line``) → (``id``, ``pos``, ``_key``), the SHA-256 of
+    each line normalized per ``text_key``, for the lines that can be removed: not empty once normalized and at least
+    ``min_chars`` long."""
+    normalized = normalized_texts(lines["line"], text_key)
+    keep = np.fromiter((len(t) > 0 and len(t) >= min_chars for t in normalized), dtype=bool, count=len(normalized))
+    return pd.DataFrame({
+        "id": lines["id"].to_numpy()[keep],
+        "pos": lines["pos"].to_numpy()[keep],
+        "_key": [_sha256(t) for t, k in zip(normalized, keep.tolist(), strict=True) if k],
+    })
 
 
 def cjk_share(points: CodePoints) -> np.ndarray:
@@ -436,6 +458,44 @@ def batch_band_hashes(
         if sketch_size:
             sketches[part] = bottom_k_sketches(shingles, sketch_size)
     return BandHashes(hashes, has_shingles, sketches)
+
+
+def band_rows(batch: pd.DataFrame, conf: NearDedupConfig) -> pd.DataFrame:
+    """(``id``, ``band``, ``bucket``) of every document of ``batch`` (``id``, ``text``, ``lang``; ``lang`` may be
+    all null) with at least one shingle: the rows the LSH buckets are grouped from."""
+    bands, _ = conf.lsh_params()
+    result = batch_band_hashes(batch["text"], batch["lang"], conf)
+    keep = result.has_shingles
+    ids = batch["id"].to_numpy()[keep]
+    return pd.DataFrame(
+        {
+            "id": np.repeat(ids, bands),
+            "band": np.tile(np.arange(bands, dtype=np.int32), len(ids)),
+            "bucket": result.hashes[keep].reshape(-1),
+        }
+    )
+
+
+def verified_text_pairs(pairs: pd.DataFrame, conf: NearDedupConfig) -> pd.DataFrame:
+    """The candidate pairs (``src``, ``dst``, ``src_text``, ``dst_text``, ``lang``) whose shingle Jaccard reaches
+    :meth:`NearDedupConfig.verify_cutoff`, as (``src``, ``dst``). A pair missing a text (a document of the band
+    index) is kept on the LSH evidence alone."""
+    known = (pairs["src_text"].notna() & pairs["dst_text"].notna()).to_numpy()
+    keep = ~known
+    if known.any():
+        part = pairs.loc[known]
+        similarity = pair_jaccard(part["src_text"], part["dst_text"], part["lang"], conf)
+        keep[np.flatnonzero(known)] = similarity >= conf.verify_cutoff()
+    return pairs.loc[keep, ["src", "dst"]]
+
+
+def verified_sketch_pairs(pairs: pd.DataFrame, conf: NearDedupConfig) -> pd.DataFrame:
+    """The candidate pairs (``src``, ``dst``, ``src_sig``, ``dst_sig``) whose bottom-k sketches give a Jaccard that
+    reaches :meth:`NearDedupConfig.verify_cutoff`, as (``src``, ``dst``): the text-free check of the sharded
+    pipeline. A pair missing a sketch (a document of the band index) is kept on the LSH evidence alone."""
+    similarity = sketch_similarity(pairs["src_sig"].tolist(), pairs["dst_sig"].tolist(), conf.verify_sketch_size)
+    keep = np.isnan(similarity) | (similarity >= conf.verify_cutoff())
+    return pairs.loc[keep, ["src", "dst"]]
 
 
 def sorted_unique(values: np.ndarray) -> np.ndarray:
