@@ -24,6 +24,7 @@ if str(REPO_ROOT) not in sys.path:
 
 from udfs.config import PipelineConfig, load_config, read_conf_file  # noqa: E402
 from udfs.errors import ConfigError, InputError  # noqa: E402
+from udfs.secrets import conf_secrets, install_stream_redaction  # noqa: E402
 
 LOG = logging.getLogger("cc_refinery")
 EXIT_BAD_INPUT = 2
@@ -170,9 +171,13 @@ class Job:
         return spark
 
     def run(self, argv: list[str] | None = None) -> None:
+        # Credentials given on the command line, in the environment or in the SDKs' credential files are scrubbed
+        # from everything the driver prints, logs included (so this comes before logging is configured).
+        redactor = install_stream_redaction(sys.argv[1:] if argv is None else argv, os.environ)
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         try:
             args, conf = self.load(argv)
+            redactor.add(conf_secrets(conf.raw))
         except (ConfigError, InputError) as exc:
             kind = "config error" if isinstance(exc, ConfigError) else "input error"
             print(f"{self.name}: {kind}: {exc}", file=sys.stderr)

@@ -30,9 +30,13 @@ from jobs.base import LOG, Job
 from jobs.stages.common import StageContext
 from udfs.config import STAGES, PipelineConfig
 from udfs.errors import ConfigError
+from udfs.secrets import active_redactor, conf_secrets
 
 # Stages applied as DataFrame -> DataFrame between ingest and the final write, each in jobs/stages/<name>.py.
 TRANSFORM_STAGES = ("normalize", "langid", "quality", "dedup", "pii", "tokens")
+# Stages over the written output, each in jobs/stages/<name>.py with the same apply(frame, context): they read back
+# every row the run wrote (so they describe what is there) and filter nothing.
+OUTPUT_STAGES = ("report",)
 
 
 def check_parquet_input(spec: str, stages: list[str]) -> None:
@@ -64,6 +68,14 @@ def check_local_output(path: str) -> None:
         raise ConfigError(f"--output {path}: {existing} is a file, so the folder cannot be created")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ConfigError(f"--output {path}: {existing} is not writable by this user")
+
+
+def _java_cause(exc: BaseException) -> str:
+    """The innermost Java exception's class and message (what a Py4J trace buries under 100 lines)."""
+    java = getattr(exc, "java_exception", None)
+    while java is not None and java.getCause() is not None:
+        java = java.getCause()
+    return f"{java.getClass().getName()}: {java.getMessage()}" if java is not None else type(exc).__name__
 
 
 def parse_stages(text: str | None, conf: PipelineConfig) -> list[str]:
@@ -153,7 +165,17 @@ class PipelineJob(Job):
         files = OutputFiles(output, spark)
         lock = OutputLock(files, conf.output.lock_stale_seconds,
                           settle_seconds=0.0 if local_path(output) is not None else 2.0)
-        lock.acquire()
+        try:
+            # Writing the lock is the first write to the output: for a remote output it is the writability check,
+            # done before any input is read.
+            lock.acquire()
+        except ConfigError:
+            raise
+        except Exception as exc:  # a Java or OS error: one line naming the output, not a trace
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if "Py4JJavaError" in type(exc).__name__:
+                detail = _java_cause(exc)
+            raise ConfigError(f"--output {output}: cannot write there ({detail})") from None
         try:
             self.resuming = prepare_output(files, conf.output.mode, run_identity(conf, self.files, self.stages))
             if self.resuming and not self.from_wet:  # nothing to resume in one pass over Parquet: start over
@@ -262,6 +284,7 @@ class PipelineJob(Job):
                extra: dict[str, Any]) -> int:
         """Report, manifest and exit code of a written run."""
         from jobs.output.manifest import write_manifest
+        from jobs.stages.report import tokens_by_category
         from udfs.report import stage_funnel_rows
 
         report_started = time.time()
@@ -269,7 +292,8 @@ class PipelineJob(Job):
         outputs = {"documents": f"{output}/documents", "rejected": f"{output}/rejected"}
         report_error = None
         try:
-            token_table = self.token_table(spark, output, conf, run_id, total_read, counts)
+            self.run_output_stages(spark, output, conf, run_id, total_read)
+            token_table = tokens_by_category(spark.read.parquet(f"{output}/documents"))
             if "report" in self.stages and conf.report.enabled:
                 outputs["reports"] = f"{output}/reports"
         except Exception as exc:  # the data is written: still write the manifest, then fail the run
@@ -302,6 +326,8 @@ class PipelineJob(Job):
         if report_error:
             manifest["status"] = "failed"
             manifest["report_error"] = report_error
+        # No credential in the manifest, wherever a value was copied (an error message, an input URL).
+        manifest = active_redactor().extended(conf_secrets(conf.raw)).scrub(manifest)
         manifest_path = write_manifest(spark, output, manifest)
         print_summary(manifest, manifest_path, token_table, conf.report.top_n)
         if not invariant_ok:
@@ -317,18 +343,20 @@ class PipelineJob(Job):
             return 1
         return 0
 
-    def token_table(self, spark: Any, output: str, conf: PipelineConfig, run_id: str, total_read: int,
-                    counts: Any) -> Any:
-        """Write ``<output>/reports/`` when the report stage runs; the category × language token table either way."""
-        from jobs.stages.report import build_report, tokens_by_category
+    def run_output_stages(self, spark: Any, output: str, conf: PipelineConfig, run_id: str, total_read: int) -> None:
+        """The stages of ``OUTPUT_STAGES`` that run, over every row written, called as the transform stages are."""
+        from jobs.output.write import read_written
 
-        if "report" not in self.stages or not conf.report.enabled:
-            return tokens_by_category(spark.read.parquet(f"{output}/documents"))
+        stages = [stage for stage in OUTPUT_STAGES if stage in self.stages]
+        if not stages:
+            return
         tokenizer = conf.tokens.tokenizer if "tokens" in self.stages else None
-        run_info = {"run_id": run_id, "stages": self.stages, "records_read": total_read, "tokenizer": tokenizer}
-        tables, reports = build_report(spark, output, conf.report, run_info, (counts.by_reason, counts.kept))
-        LOG.info("report written to %s", reports)
-        return tables["tokens_by_category"]
+        run = {"run_id": run_id, "stages": self.stages, "records_read": total_read, "tokenizer": tokenizer}
+        context = StageContext(spark=spark, conf=conf, output=output,
+                               work_dir=conf.spark.checkpoint_dir or f"{output}/_tmp", run=run)
+        written = read_written(spark, output)
+        for stage in stages:
+            importlib.import_module(f"jobs.stages.{stage}").apply(written, context)
 
 
 def print_summary(manifest: dict[str, Any], manifest_path: str, token_table: Any = None, top_n: int = 20) -> None:

@@ -16,6 +16,7 @@ for. Started in a daemon thread of the test process; Spark's Python workers reac
 
 from __future__ import annotations
 
+import base64
 import re
 import socket
 import ssl
@@ -49,8 +50,13 @@ class FaultyHttpServer:
     """See the module docstring. With ``tls=(certificate, key)`` it serves HTTPS."""
 
     def __init__(self, root: Path, plans: dict[str, list[str]] | None = None,
-                 defaults: dict[str, str] | None = None, tls: tuple[Path, Path] | None = None) -> None:  # fmt: skip
+                 defaults: dict[str, str] | None = None, tls: tuple[Path, Path] | None = None,
+                 basic_auth: tuple[str, str] | None = None) -> None:  # fmt: skip
         self.root = root.resolve()
+        # With ``basic_auth=(user, password)`` every GET without those credentials is answered 401.
+        self.authorization = (
+            "Basic " + base64.b64encode(f"{basic_auth[0]}:{basic_auth[1]}".encode()).decode() if basic_auth else None
+        )
         self.plans = {path: list(actions) for path, actions in (plans or {}).items()}
         self.defaults = dict(defaults or {})
         self.requests: list[Request] = []
@@ -119,6 +125,9 @@ def _handler(owner: FaultyHttpServer) -> type[BaseHTTPRequestHandler]:
             path = unquote(urlsplit(self.path).path)
             byte_range = self.headers.get("Range")
             owner.client_headers.add((self.headers.get("User-Agent", ""), self.headers.get("Accept-Encoding", "")))
+            if owner.authorization and self.headers.get("Authorization") != owner.authorization:
+                self._reply(401, b"Unauthorized", {"WWW-Authenticate": 'Basic realm="wet"'})
+                return
             action = owner.next_action(path, byte_range)
             if action == "503":
                 self._reply(503, b"Slow Down", {"Content-Type": "text/plain"})

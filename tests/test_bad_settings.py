@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import shutil
@@ -13,8 +14,16 @@ import pytest
 
 from jobs.pipeline import parse_stages
 from tests.conftest import SAMPLE_WET_FILES
-from udfs.config import build_config, is_secret_key, load_config, load_yaml_layers, redact_text
+from udfs.config import (
+    build_config,
+    is_secret_key,
+    load_config,
+    load_yaml_layers,
+    redact_text,
+    split_override_key,
+)
 from udfs.errors import ConfigError
+from udfs.secrets import RedactingStream, Redactor, conf_secrets, environment_secrets
 from udfs.sources import S3Settings, resolve_inputs
 
 CONF = str(Path(__file__).resolve().parents[1] / "conf" / "local.yaml")
@@ -149,3 +158,82 @@ def test_a_manifest_of_s3_files_behind_an_unreachable_endpoint_fails_before_spar
                        "--set", "input.manifest_base=s3://cc/", "--set", "s3.endpoint_url=http://127.0.0.1:9"])
     assert time.monotonic() - started < 30
     assert not (tmp_path / "out").exists()  # checked before the output is touched
+
+
+@pytest.mark.parametrize(
+    ("key", "parts"),
+    [
+        ('spark.conf."fs.s3a.endpoint"', ["spark", "conf", "fs.s3a.endpoint"]),
+        ("spark.conf.spark.hadoop.fs.s3a.endpoint", ["spark", "conf", "spark.hadoop.fs.s3a.endpoint"]),
+        ('spark.conf."spark.sql.shuffle.partitions"', ["spark", "conf", "spark.sql.shuffle.partitions"]),
+        ("dedup.near.threshold", ["dedup", "near", "threshold"]),
+    ],
+)
+def test_set_accepts_dotted_spark_keys(key: str, parts: list[str]) -> None:
+    assert split_override_key(key) == parts
+
+
+def test_a_dotted_spark_key_set_on_the_command_line_reaches_spark_settings() -> None:
+    conf = load_config(CONF, ['spark.conf."spark.hadoop.fs.s3a.endpoint"=http://127.0.0.1:8333',
+                              "spark.conf.spark.sql.shuffle.partitions=7"])  # fmt: skip
+    settings = conf.spark.settings()
+    assert settings["spark.hadoop.fs.s3a.endpoint"] == "http://127.0.0.1:8333"
+    assert settings["spark.sql.shuffle.partitions"] == "7"
+
+
+@pytest.mark.parametrize(
+    "assignment",
+    ['spark.conf."fs.s3a.secret.key"=[PLANTED-1', "spark.conf.fs.s3a.access.key={a: PLANTED-2}",
+     "s3.secret_key=PLANTED-3", "fs.s3a.secret.key PLANTED-4", "a..b.token=PLANTED-5"],
+)
+def test_set_errors_name_the_key_never_a_credential_value(assignment: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_config(CONF, [assignment])
+    assert "PLANTED" not in str(error.value)
+
+
+def test_a_credential_value_is_masked_wherever_it_was_copied() -> None:
+    raw = load_yaml_layers(CONF)
+    raw["spark"] = {"conf": {"spark.hadoop.fs.s3a.secret.key": "PLANTED-SECRET-9",
+                             "spark.app.name": "run-PLANTED-SECRET-9"}}  # fmt: skip
+    written = json.dumps(build_config(raw).redacted())
+    assert "PLANTED" not in written and "run-***" in written
+    redactor = Redactor(conf_secrets(raw))
+    assert redactor.text("403 for key PLANTED-SECRET-9 at https://u:pw@h/x") == "403 for key *** at https://***@h/x"
+
+
+def test_credentials_of_the_environment_and_the_sdk_files_are_known(tmp_path: Path) -> None:
+    aws = tmp_path / "credentials"
+    aws.write_text("[default]\naws_access_key_id = AKIA-PLANTED-1\naws_secret_access_key = PLANTED-2\n")
+    gcp = tmp_path / "key.json"
+    gcp.write_text(json.dumps({"private_key": "-----BEGIN PRIVATE KEY-----\nPLANTED-3-LONG-LINE-OF-KEY\n-----END"}))
+    found = environment_secrets({"AWS_SHARED_CREDENTIALS_FILE": str(aws), "GOOGLE_APPLICATION_CREDENTIALS": str(gcp),
+                                 "AZURE_STORAGE_KEY": "PLANTED-4", "PWD": "/work", "HOME": "/root"})  # fmt: skip
+    assert {"AKIA-PLANTED-1", "PLANTED-2", "PLANTED-3-LONG-LINE-OF-KEY", "PLANTED-4"} <= found
+    assert "/work" not in found and "/root" not in found
+
+
+def test_the_driver_streams_pass_through_the_redactor() -> None:
+    target = io.StringIO()
+    stream = RedactingStream(target, Redactor(["PLANTED-TOKEN-1"]))
+    print("token=PLANTED-TOKEN-1 url=https://a:b@h/", file=stream)
+    assert target.getvalue() == "token=*** url=https://***@h/\n"
+
+
+@pytest.mark.spark
+def test_a_remote_output_that_cannot_be_written_fails_before_any_input_is_read(tmp_path: Path) -> None:
+    """The lock is the first write to an output; for a remote one it happens before any input is read, and a
+    failure is one line naming the output (here the scheme has no filesystem: no hadoop-aws jar on this machine)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    result = subprocess.run(
+        [sys.executable, "-m", "jobs.pipeline", "--conf", CONF, "--input", SAMPLE_WET_FILES[0],
+         "--output", "s3a://no-such-bucket/out"],
+        cwd=REPO_ROOT, env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "config error: --output s3a://no-such-bucket/out: cannot write there (" in result.stderr
+    assert "Traceback" not in result.stderr and "phase shards" not in result.stderr

@@ -56,6 +56,10 @@ def decompress_all(data: bytes) -> tuple[bytes, bool]:
     out: list[bytes] = []
     rest = data
     while rest:
+        if len(rest) > 3 and rest[3] & 0xE0:
+            # Reserved header flag bits: RFC 1952 says to refuse the member, Python's gzip reader (the WET reader's)
+            # ignores them. The data is still checked by its CRC, so reading it is right; zlib would refuse.
+            rest = rest[:3] + bytes([rest[3] & 0x1F]) + rest[4:]
         decoder = zlib.decompressobj(wbits=31)
         try:
             out.append(decoder.decompress(rest))

@@ -18,34 +18,14 @@ import typing
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
 from typing import Any
 
 import yaml
 
 from udfs.errors import ConfigError
+from udfs.secrets import MASK, Redactor, conf_secrets, is_secret_key, redact_text
 
 STAGES: tuple[str, ...] = ("ingest", "normalize", "langid", "quality", "dedup", "pii", "tokens", "report")
-
-# Key segments (split at . _ -) that name a credential, and segment pairs that do: fs.s3a.secret.key,
-# fs.s3a.session.token, fs.azure.account.key.<account>, google.cloud.auth.service.account.json.keyfile.contents, ...
-_SECRET_SEGMENTS = frozenset({"secret", "password", "passwd", "pwd", "token", "credential", "credentials", "keyfile",
-                              "passphrase"})  # fmt: skip
-_SECRET_PAIRS = frozenset({("access", "key"), ("account", "key"), ("api", "key"), ("private", "key"), ("sas", "key"),
-                           ("secret", "key"), ("auth", "key")})  # fmt: skip
-_URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
-
-
-def is_secret_key(key: str) -> bool:
-    """Whether a setting named ``key`` holds a credential (its value is never written out)."""
-    segments = [s for s in re.split(r"[._\-\s]+", re.sub(r"([a-z])([A-Z])", r"\1_\2", key).lower()) if s]
-    return bool(_SECRET_SEGMENTS.intersection(segments)) or any(pair in _SECRET_PAIRS for pair in pairwise(segments))
-
-
-def redact_text(text: str) -> str:
-    """``text`` with the user:password part of every URL in it replaced (``s3://AKIA:x@host`` → ``s3://***@host``)."""
-    return _URL_USERINFO.sub(r"\g<scheme>***@", text)
-
 
 # ---------------------------------------------------------------------------------------------------------------
 # Generic dataclass validation
@@ -54,6 +34,11 @@ def redact_text(text: str) -> str:
 
 def _type_name(kind: Any) -> str:
     return getattr(kind, "__name__", str(kind))
+
+
+def _shown(value: Any, key: str) -> str:
+    """``value`` as an error message shows it: never the value of a credential-like key."""
+    return f"a {type(value).__name__} (hidden: {key} holds a credential)" if is_secret_key(key) else repr(value)
 
 
 def _coerce(value: Any, kind: Any, key: str) -> Any:
@@ -68,33 +53,33 @@ def _coerce(value: Any, kind: Any, key: str) -> Any:
                 return _coerce(value, arg, key)
             except ConfigError as exc:
                 errors.append(str(exc))
-        raise ConfigError(errors[0] if errors else f"{key}: invalid value {value!r}")
+        raise ConfigError(errors[0] if errors else f"{key}: invalid value {_shown(value, key)}")
     if kind is Any:
         return value
     if kind is bool:
         if isinstance(value, bool):
             return value
-        raise ConfigError(f"{key}: expected true/false, got {value!r}")
+        raise ConfigError(f"{key}: expected true/false, got {_shown(value, key)}")
     if kind is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return _in_range(value, key)
-        raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        raise ConfigError(f"{key}: expected an integer, got {_shown(value, key)}")
     if kind is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return _in_range(float(value), key)
-        raise ConfigError(f"{key}: expected a number, got {value!r}")
+        raise ConfigError(f"{key}: expected a number, got {_shown(value, key)}")
     if kind is str:
         if isinstance(value, str):
             return value
-        raise ConfigError(f"{key}: expected a string, got {value!r}")
+        raise ConfigError(f"{key}: expected a string, got {_shown(value, key)}")
     if origin in (list, tuple, Sequence):
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{key}: expected a list, got {value!r}")
+            raise ConfigError(f"{key}: expected a list, got {_shown(value, key)}")
         item = args[0] if args else Any
         return tuple(_coerce(v, item, f"{key}[{i}]") for i, v in enumerate(value))
     if origin in (dict, Mapping):
         if not isinstance(value, Mapping):
-            raise ConfigError(f"{key}: expected a mapping, got {value!r}")
+            raise ConfigError(f"{key}: expected a mapping, got {_shown(value, key)}")
         value_kind = args[1] if len(args) == 2 else Any
         return {str(k): _coerce(v, value_kind, f"{key}.{k}") for k, v in value.items()}
     if dataclasses.is_dataclass(kind):
@@ -257,7 +242,7 @@ class SparkConfig:
     def validate(self, path: str) -> None:
         for key, value in self.conf.items():
             if isinstance(value, (dict, list)) or value is None:
-                raise ConfigError(f"{path}.conf.{key}: expected a scalar value, got {value!r}")
+                raise ConfigError(f"{path}.conf.{key}: expected a scalar value, got {_shown(_redact(value), key)}")
 
     def settings(self) -> dict[str, str]:
         """Spark settings as strings (Spark wants "true", not True)."""
@@ -402,19 +387,60 @@ def load_yaml_layers(path: str, _seen: tuple[str, ...] = ()) -> dict[str, Any]:
     return deep_merge(merged, data)
 
 
+# Sections whose keys are free-form names that contain dots themselves (Spark and Hadoop settings).
+_FLAT_MAPPINGS = (("spark", "conf"),)
+_KEY_SEGMENT = re.compile(r'"([^"]*)"|([^."]+)')
+
+
+def split_override_key(key: str) -> list[str]:
+    """``a.b.c`` → ``[a, b, c]``; a double-quoted segment keeps its dots (``spark.conf."fs.s3a.endpoint"``), and
+    everything after ``spark.conf.`` is one Spark setting (``spark.conf.spark.hadoop.fs.s3a.endpoint``)."""
+    parts: list[str] = []
+    position = 0
+    while position < len(key):
+        match = _KEY_SEGMENT.match(key, position)
+        if key[position] == ".":
+            raise ConfigError(f"--set {key}=…: empty key segment")
+        if not match:
+            raise ConfigError(f"--set {key}=…: cannot read the key at {key[position:]!r} (quote a dotted segment: "
+                              f'spark.conf."fs.s3a.endpoint"=…)')
+        quoted, plain = match.groups()
+        segment = quoted if quoted is not None else plain
+        if not segment:
+            raise ConfigError(f"--set {key}=…: empty key segment")
+        parts.append(segment)
+        position = match.end()
+        if tuple(parts) in _FLAT_MAPPINGS and position < len(key) and key[position] == ".":
+            rest = key[position + 1 :]
+            parts.append(rest[1:-1] if len(rest) > 1 and rest.startswith('"') and rest.endswith('"') else rest)
+            break
+        if position < len(key):
+            if key[position] != ".":
+                raise ConfigError(f"--set {key}=…: expected a dot after {segment!r}")
+            position += 1
+            if position == len(key):
+                raise ConfigError(f"--set {key}=…: empty key segment")
+    if not parts or not all(parts):
+        raise ConfigError(f"--set {key}=…: empty key segment")
+    return parts
+
+
 def parse_override(assignment: str) -> dict[str, Any]:
-    """``a.b.c=value`` → ``{"a": {"b": {"c": value}}}`` with ``value`` parsed as YAML."""
+    """``a.b.c=value`` → ``{"a": {"b": {"c": value}}}`` with ``value`` parsed as YAML (see
+    :func:`split_override_key` for dotted keys). Errors name the key, never the value (it may be a credential)."""
     key, sep, raw = assignment.partition("=")
     key = key.strip()
-    if not sep or not key or any(not part for part in key.split(".")):
-        raise ConfigError(f"--set {assignment!r}: expected key.sub=value")
+    if not sep or not key:
+        shown = key if sep else f"{assignment[:40]}" if not is_secret_key(assignment) else "(hidden)"
+        raise ConfigError(f"--set {shown}: expected key.sub=value")
+    parts = split_override_key(key)
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{key}: --set value is not valid YAML: {exc}") from exc
+        detail = "(hidden: the key names a credential)" if is_secret_key(key) else str(exc)
+        raise ConfigError(f"{key}: --set value is not valid YAML: {detail}") from None
     nested: dict[str, Any] = {}
     cursor = nested
-    parts = key.split(".")
     for part in parts[:-1]:
         cursor = cursor.setdefault(part, {})
     cursor[parts[-1]] = value
@@ -438,13 +464,14 @@ class PipelineConfig:
         return self.sections[name]
 
     def redacted(self) -> dict[str, Any]:
-        """The raw conf with secret-looking values replaced, for the manifest."""
-        return _redact(self.raw)
+        """The raw conf for the manifest: values of credential-like keys masked, and those values (and URL
+        userinfo) also masked wherever else in the conf they were copied."""
+        return Redactor(conf_secrets(self.raw)).scrub(_redact(self.raw))
 
 
 def _redact(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: ("***" if is_secret_key(str(k)) and v is not None and not isinstance(v, (dict, list))
+        return {k: (MASK if is_secret_key(str(k)) and v is not None and not isinstance(v, (dict, list))
                     else _redact(v)) for k, v in value.items()}  # fmt: skip
     if isinstance(value, list):
         return [_redact(v) for v in value]

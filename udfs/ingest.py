@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 import pyarrow as pa
 
+from udfs.secrets import redact_text
 from udfs.sources import MemoryStream, RetryingStream, S3Settings, SourceSettings, open_input
 from udfs.warc import ReaderLimits, WetDocument, read_wet
 
@@ -128,9 +129,11 @@ def read_file_rows(
     stream = None
     reader = None
     status, error = "ok", None
+    # What the output says of the file: its path without a URL's user:password (rows carry it as source_file).
+    shown_path = redact_text(path)
     try:
         stream = MemoryStream(content) if content is not None else open_input(path, settings)
-        reader = read_wet(stream, path, limits)
+        reader = read_wet(stream, shown_path, limits)
         for doc in reader:
             batch.append(doc)
             if len(batch) >= batch_size:
@@ -138,7 +141,7 @@ def read_file_rows(
                 batch = []
         status, error = reader.stats.status, reader.stats.error
     except Exception as exc:  # a file that cannot be opened/read after retries: reported, never crashes the job
-        status, error = "failed", f"{type(exc).__name__}: {exc}"
+        status, error = "failed", redact_text(f"{type(exc).__name__}: {exc}")
     finally:
         if stream is not None:
             stream.close()
@@ -150,10 +153,10 @@ def read_file_rows(
     row = {column: None for column in INGEST_COLUMNS}
     row.update(
         _kind=KIND_FILE,
-        source_file=path,
+        source_file=shown_path,
         file_index=file_index,
         file_status=status,
-        file_error=error,
+        file_error=error if error is None else redact_text(error),
         file_documents=stats.documents if stats else 0,
         file_warcinfo=stats.warcinfo_records if stats else 0,
         file_skipped=json.dumps(stats.skipped if stats else {}, sort_keys=True),

@@ -16,6 +16,7 @@ Hadoop connectors, which only the JVM has: they are listed on the driver and rea
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import email.utils
 import fnmatch
@@ -30,6 +31,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Protocol, TypeVar
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from udfs.config import HttpConfig, S3Config
 from udfs.errors import InputError
@@ -491,6 +493,11 @@ def http_get(url: str, settings: HttpSettings, start: int = 0, end: int | None =
     headers = dict(pool.headers)  # headers given to request() replace the pool's, not add to them
     if start or end is not None:
         headers["Range"] = f"bytes={start}-{'' if end is None else end}"
+    parts = urlsplit(url)
+    if "@" in parts.netloc:  # user:password in the URL: HTTP basic authentication, never sent as part of the URL
+        userinfo, _, host = parts.netloc.rpartition("@")
+        headers["Authorization"] = "Basic " + base64.b64encode(unquote(userinfo).encode("utf-8")).decode("ascii")
+        url = urlunsplit(parts._replace(netloc=host))
     response = pool.request("GET", url, headers=headers, preload_content=False, decode_content=False, redirect=True)
     if response.status not in (200, 206):
         retry_after = retry_after_seconds(response.headers.get("Retry-After"))
