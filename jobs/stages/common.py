@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -22,6 +22,9 @@ class StageContext:
     work_dir: str
     sharded: bool = False
     """True inside a shard's pass: a stage must not compute corpus-wide figures there (the global phase does)."""
+    run: Mapping[str, Any] = field(default_factory=dict)
+    """Facts of the run for the stages over the written output (``report``): run_id, stages, records_read,
+    tokenizer."""
 
 
 # Spark type → pandas dtype that carries nulls without changing type (ints stay ints).

@@ -15,6 +15,7 @@ without ``n_chars`` characters are ``length(text)``.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -37,6 +38,7 @@ from udfs.report import (
 )
 
 STAGE = "report"
+LOG = logging.getLogger("cc_refinery")
 UNKNOWN_LANGUAGE = "und"
 """Language of documents without one (langid did not run), as in BCP 47."""
 FALLBACK_CATEGORY = "other"
@@ -189,6 +191,17 @@ def compute_tables(
     """
     documents = spark.read.parquet(f"{output}/documents")
     rejected = spark.read.parquet(f"{output}/rejected")
+    return tables_of(documents, rejected, conf, records_read, counts)
+
+
+def tables_of(
+    documents: DataFrame,
+    rejected: DataFrame,
+    conf: ReportConfig,
+    records_read: int | None = None,
+    counts: tuple[Mapping[tuple[str, str], int], int] | None = None,
+) -> tuple[dict[str, pd.DataFrame], int]:
+    """Every report table from the written rows: ``documents`` (kept) and ``rejected``; as :func:`compute_tables`."""
     by_reason, kept = counts if counts is not None else funnel_counts(documents, rejected)
     read = records_read if records_read is not None else kept + sum(by_reason.values())
     histograms, summary = signal_tables(documents, rejected, conf)
@@ -220,9 +233,36 @@ def build_report(
     info = dict(run_info or {})
     tables, read = compute_tables(spark, output, conf, info.get("records_read"), counts)
     info["records_read"] = read
+    return tables, write_reports(spark, output, tables, info, conf)
+
+
+def write_reports(
+    spark: SparkSession, output: str, tables: Mapping[str, pd.DataFrame], info: dict[str, Any], conf: ReportConfig
+) -> str:
+    """Render the tables to ``<output>/reports/`` (in a local temporary folder, then copied, so remote outputs work
+    too); returns that folder."""
+    output = output.rstrip("/")
     info.setdefault("output", output)
     reports = f"{output}/reports"
     with tempfile.TemporaryDirectory(prefix="cc-refinery-report-") as tmp:
         for path in write_report(Path(tmp), tables, info, conf):
             copy_from_local(spark, str(path), f"{reports}/{path.name}")
-    return tables, reports
+    return reports
+
+
+def apply(frame: DataFrame, context: Any) -> DataFrame:
+    """Pipeline hook, called like every stage but after the write: ``frame`` is every row the run wrote
+    (``jobs.output.write.read_written``: kept documents with null ``stage``/``reason``, then the rejected rows), and
+    ``context.run`` the run's facts (run_id, stages, records_read, tokenizer). Writes ``<output>/reports/`` and
+    returns ``frame`` unchanged: the report filters nothing."""
+    conf: ReportConfig = context.conf.report
+    if not conf.enabled:
+        return frame
+    kept = F.col("reason").isNull()
+    info = dict(context.run)
+    tables, info["records_read"] = tables_of(
+        frame.where(kept).drop("stage", "reason"), frame.where(~kept), conf, info.get("records_read")
+    )
+    reports = write_reports(context.spark, context.output, tables, info, conf)
+    LOG.info("report written to %s", reports)
+    return frame
