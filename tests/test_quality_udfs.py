@@ -412,6 +412,50 @@ def test_badwords_language_without_list() -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# Japanese (a rule added as one function + one conf entry: udfs/quality/japanese.py, quality.japanese)
+# ---------------------------------------------------------------------------------------------------------------
+
+JA_PROSE = "今日は天気がとてもいいので、公園へ散歩に行きました。"  # 15 hiragana of 26 characters
+JA_CATALOGUE = "東京都渋谷区神宮前 商品番号 価格 送料無料 在庫"  # no hiragana
+
+
+def test_ja_hiragana_share_prose_kept_catalogue_dropped() -> None:
+    reason, scores = judge(JA_PROSE, only("japanese"), "ja")
+    assert reason is None and scores["ja_hiragana_share"] == pytest.approx(15 / 26)
+    reason, scores = judge(JA_CATALOGUE, only("japanese"), "ja")
+    assert reason == "ja:hiragana_share" and scores["ja_hiragana_share"] == 0.0
+
+
+@pytest.mark.parametrize(("kanji", "expected"), [(19, None), (20, "ja:hiragana_share")])
+def test_ja_hiragana_share_threshold_both_sides(kanji: int, expected: str | None) -> None:
+    text = "商品" * (kanji // 2) + "品" * (kanji % 2) + " の"  # spaces do not count: 1 / 20 = 0.05, 1 / 21 < 0.05
+    reason, scores = judge(text, only("japanese"), "ja")
+    assert scores["ja_hiragana_share"] == pytest.approx(1 / (kanji + 1)) and reason == expected
+
+
+def test_ja_hiragana_share_only_for_japanese_pages() -> None:
+    for lang in ("zh", "en", ""):
+        reason, scores = judge(JA_CATALOGUE, only("japanese"), lang)
+        assert reason is None and math.isnan(scores["ja_hiragana_share"])
+    reason, scores = judge(" \n ", only("japanese"), "ja")  # nothing to measure: not judged
+    assert reason is None and math.isnan(scores["ja_hiragana_share"])
+    assert reason_of(JA_CATALOGUE, only("japanese", min_hiragana_share=0.0), "ja") is None
+    assert reason_of(JA_CATALOGUE, only("japanese", enabled=False), "ja") is None
+
+
+def test_ja_rule_conf_entry_is_validated_naming_the_key() -> None:
+    with pytest.raises(ConfigError, match=r"quality\.japanese\.min_hiragana_share: must be within \[0, 1\]"):
+        quality_conf("quality.japanese.min_hiragana_share=1.5")
+    with pytest.raises(ConfigError, match=r"quality\.japanese\.languages\.ja\.min_hiragana_share: must be within"):
+        quality_conf("quality.japanese.languages.ja.min_hiragana_share=2")
+    with pytest.raises(ConfigError, match=r"quality\.japanese\.rules\.hiragana_share\.min_hiragana_share: must be a "):
+        quality_conf("quality.japanese.rules.hiragana_share.min_hiragana_share=-0.1")
+    conf = quality_conf("quality.japanese.languages.ja.min_hiragana_share=0.2")
+    assert conf.japanese.value("min_hiragana_share", "ja") == 0.2
+    assert conf.japanese.value("min_hiragana_share", "en") == 0.05
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # Contracts: reasons, conf, batch == one document at a time
 # ---------------------------------------------------------------------------------------------------------------
 

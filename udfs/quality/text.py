@@ -6,7 +6,8 @@ hash-table pass over (document, element) keys instead of a ``Counter`` per docum
 code points with numpy (no per-word Python strings). Words depend on the language: space-separated languages split
 on whitespace; CJK languages (no spaces) count each Han/Kana character as a word and each run of other non-space
 characters (a Latin word, a number, punctuation) as one more. The regexes below state the same definitions one
-document at a time (used where a per-document scan is cheaper, and by the row-at-a-time baseline in ``bench/``).
+document at a time (used where a per-document scan is cheaper, and by the tests' rule-by-rule oracle,
+``tests/quality_oracle.py``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from itertools import chain
 import numpy as np
 import pandas as pd
 
-from udfs.scripts import CJK, HAN, letter_table, word_char_table
+from udfs.scripts import CJK, HAN, cjk_table, letter_table, word_char_table
 
 HAN_CHAR = re.compile(f"[{HAN}]")
 _SPACE_WORD = re.compile(r"\S+")
@@ -52,14 +53,8 @@ def _char_tables() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _is_cjk_point(points: np.ndarray) -> np.ndarray:
-    """Han or Kana code points (the ``CJK`` character class)."""
-    return (
-        ((points >= 0x3400) & (points <= 0x4DBF))
-        | ((points >= 0x4E00) & (points <= 0x9FFF))
-        | ((points >= 0xF900) & (points <= 0xFAFF))
-        | ((points >= 0x3040) & (points <= 0x30FF))
-        | ((points >= 0x31F0) & (points <= 0x31FF))
-    )
+    """Han or Kana code points (the ``CJK`` character class, one table lookup: udfs.scripts)."""
+    return cjk_table()[points]
 
 
 def word_pattern(cjk: bool) -> re.Pattern[str]:
