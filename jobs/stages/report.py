@@ -178,31 +178,12 @@ def pii_totals(documents: DataFrame) -> pd.DataFrame:
     return table.sort_values(["replacements", "kind"], ascending=[False, True]).reset_index(drop=True)
 
 
-def compute_tables(
-    spark: SparkSession,
-    output: str,
-    conf: ReportConfig,
-    records_read: int | None = None,
-    counts: tuple[Mapping[tuple[str, str], int], int] | None = None,
-) -> tuple[dict[str, pd.DataFrame], int]:
-    """Every report table from the written ``<output>``; ``counts`` = (by_reason, kept) when already known.
-
-    Returns the tables and the number of records read (``records_read``, or kept + rejected when not given).
-    """
-    documents = spark.read.parquet(f"{output}/documents")
-    rejected = spark.read.parquet(f"{output}/rejected")
-    return tables_of(documents, rejected, conf, records_read, counts)
-
-
 def tables_of(
-    documents: DataFrame,
-    rejected: DataFrame,
-    conf: ReportConfig,
-    records_read: int | None = None,
-    counts: tuple[Mapping[tuple[str, str], int], int] | None = None,
+    documents: DataFrame, rejected: DataFrame, conf: ReportConfig, records_read: int | None = None
 ) -> tuple[dict[str, pd.DataFrame], int]:
-    """Every report table from the written rows: ``documents`` (kept) and ``rejected``; as :func:`compute_tables`."""
-    by_reason, kept = counts if counts is not None else funnel_counts(documents, rejected)
+    """Every report table from the written rows, ``documents`` (kept) and ``rejected``, and the number of records
+    read (``records_read``, or kept + rejected when not given)."""
+    by_reason, kept = funnel_counts(documents, rejected)
     read = records_read if records_read is not None else kept + sum(by_reason.values())
     histograms, summary = signal_tables(documents, rejected, conf)
     tables = {
@@ -222,7 +203,6 @@ def build_report(
     output: str,
     conf: ReportConfig,
     run_info: Mapping[str, Any] | None = None,
-    counts: tuple[Mapping[tuple[str, str], int], int] | None = None,
 ) -> tuple[dict[str, pd.DataFrame], str]:
     """Compute the report of ``<output>`` and write it to ``<output>/reports/``; returns (tables, reports folder).
 
@@ -231,7 +211,8 @@ def build_report(
     """
     output = output.rstrip("/")
     info = dict(run_info or {})
-    tables, read = compute_tables(spark, output, conf, info.get("records_read"), counts)
+    documents, rejected = spark.read.parquet(f"{output}/documents"), spark.read.parquet(f"{output}/rejected")
+    tables, read = tables_of(documents, rejected, conf, info.get("records_read"))
     info["records_read"] = read
     return tables, write_reports(spark, output, tables, info, conf)
 
