@@ -21,6 +21,7 @@ from udfs.report import (
     matrix_markdown,
     render_markdown,
     stage_funnel,
+    stage_funnel_rows,
     token_console_lines,
     token_markdown,
     totals_by,
@@ -127,6 +128,14 @@ def test_funnel_rows_follow_stage_order_then_count() -> None:
         ["normalize", 8, 0, 8],
         ["langid", 8, 2, 6],
         ["dedup", 6, 1, 5],
+    ]
+    # The manifest's funnel is the same definition, with each stage's reasons by name.
+    assert stage_funnel_rows(by_reason, 12, ["ingest", "normalize", "langid", "dedup", "report"]) == [
+        {"stage": "ingest", "in": 12, "kept": 8, "rejected": 4,
+         "reasons": {"ingest:duplicate_record_id": 3, "ingest:truncated_record": 1}},
+        {"stage": "normalize", "in": 8, "kept": 8, "rejected": 0, "reasons": {}},
+        {"stage": "langid", "in": 8, "kept": 6, "rejected": 2, "reasons": {"langid:low_score": 2}},
+        {"stage": "dedup", "in": 6, "kept": 5, "rejected": 1, "reasons": {"dedup:exact": 1}},
     ]
 
 
