@@ -33,6 +33,7 @@ from udfs.perplexity import (
     normalize_for_lm,
     normalize_line,
     perplexity_reason,
+    perplexity_reasons,
     score_documents,
 )
 from udfs.quality_classifier import QualityClassifierConfig
@@ -110,6 +111,34 @@ def test_reasons_follow_max_and_keep_buckets() -> None:
     assert perplexity_reason(500.1, "middle", "zh", conf) == "perplexity:max"
     assert perplexity_reason(499.0, "middle", "zh", conf) is None
     assert perplexity_reason(None, None, "fr", conf) is None
+
+
+def test_stage_and_pandas_decide_alike(spark) -> None:
+    """The same rows through the stage's Spark conditions and the pandas reference: one definition, same reasons."""
+    from jobs.stages.common import first_reason, tag_rejects
+    from jobs.stages.model_quality import perplexity_conditions
+
+    rows = [
+        ("a", "en", 1000.0, "tail"), ("b", "en", 1000.1, "head"), ("c", "zh", 500.1, "middle"),
+        ("d", "zh", 499.0, "middle"), ("e", "fr", None, None), ("f", "en", 10.0, "head"), ("g", "en", 10.0, "middle"),
+        ("h", None, 2000.0, "tail"), ("i", "zh", 400.0, "tail"),
+    ]  # fmt: skip
+    expected = ["perplexity:bucket_tail", "perplexity:max", "perplexity:max", "perplexity:bucket_middle", None, None,
+                "perplexity:bucket_middle", "perplexity:max", "perplexity:bucket_tail"]  # fmt: skip
+    conf = PerplexityConfig(max_perplexity={"default": 1000.0, "zh": 500.0}, keep_buckets=("head",))
+    frame = spark.createDataFrame(
+        [(*row, None, None) for row in rows],
+        "id string, lang string, perplexity double, perplexity_bucket string, stage string, reason string",
+    )
+    decided = tag_rejects(frame, "quality", first_reason(perplexity_conditions(conf)))
+    spark_reasons = {r["id"]: r["reason"] for r in decided.collect()}
+    pandas_reasons = perplexity_reasons(
+        [r[2] for r in rows], [r[3] for r in rows], [r[1] for r in rows], conf  # type: ignore[arg-type]
+    )
+    assert [spark_reasons[r[0]] for r in rows] == pandas_reasons == expected
+    unlimited = PerplexityConfig(keep_buckets=("head", "middle", "tail"))
+    assert perplexity_reasons([1e9], ["tail"], ["en"], unlimited) == [None]  # type: ignore[arg-type]
+    assert perplexity_conditions(unlimited) == []
 
 
 # -- tiny models on real text ------------------------------------------------------------------------------------

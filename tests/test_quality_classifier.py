@@ -23,8 +23,11 @@ from tests.kenlm_fixtures import (  # noqa: F401 (fixtures)
 from udfs.errors import ConfigError
 from udfs.perplexity import PerplexityConfig
 from udfs.quality_classifier import (
+    REASON_LOW_SCORE,
+    REASON_PARETO,
     QualityClassifierConfig,
     classifier_line,
+    id_uniforms,
     keep_mask,
     load_fasttext,
     pareto_draws,
@@ -63,6 +66,36 @@ def test_pareto_rule_keeps_high_scores_and_some_low_ones() -> None:
     assert keep_mask(np.array([0.92, 0.919, np.nan]), np.full(3, 0.5), conf).tolist() == [True, False, True]
     # A low score survives only a rare large draw: u = 0.9999 gives 1.78 > 1 - 0.1.
     assert keep_mask(np.array([0.1, 0.1]), np.array([0.5, 0.9999]), conf).tolist() == [False, True]
+
+
+def test_stage_and_pandas_decide_alike(spark) -> None:
+    """The same rows through the stage's Spark expression and the pandas reference (``keep_mask`` with the id
+    uniforms computed in Python): one definition, same documents dropped, same draws to the last bit."""
+    from jobs.stages.common import tag_rejects
+    from jobs.stages.model_quality import classifier_reason, id_uniform
+
+    ids = [f"<urn:uuid:{i:08d}-doc>" for i in range(300)] + ["文档-é"]
+    scores = [None if i % 50 == 0 else (i % 101) / 100 for i in range(len(ids))]
+    frame = spark.createDataFrame(
+        [(doc_id, score, None, None) for doc_id, score in zip(ids, scores, strict=True)],
+        "id string, quality_score double, stage string, reason string",
+    )
+    values = np.array([np.nan if s is None else s for s in scores])
+    for conf in (
+        QualityClassifierConfig(keep_rule="threshold", threshold=0.5),
+        QualityClassifierConfig(keep_rule="pareto", seed=7),
+        QualityClassifierConfig(keep_rule="pareto", seed=3, pareto_alpha=1.0),
+    ):
+        decided = tag_rejects(frame, "quality", classifier_reason(conf)).withColumn("u", id_uniform(conf.seed))
+        rows = {r["id"]: r for r in decided.collect()}
+        uniforms = id_uniforms(ids, conf.seed)
+        assert [rows[doc_id]["u"] for doc_id in ids] == uniforms.tolist()
+        kept = keep_mask(values, uniforms, conf)
+        reason = REASON_LOW_SCORE if conf.keep_rule == "threshold" else REASON_PARETO
+        assert [rows[doc_id]["reason"] for doc_id in ids] == [None if k else reason for k in kept]
+        assert kept[np.isnan(values)].all()
+        if conf.keep_rule == "threshold":
+            assert int((~kept).sum()) == int((values < 0.5).sum())
 
 
 @pytest.mark.parametrize(

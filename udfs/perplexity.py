@@ -43,6 +43,13 @@ from udfs.models import cached_model, rows_per_model
 from udfs.scripts import HAN
 
 BUCKETS = ("head", "middle", "tail")
+REASON_MAX = "perplexity:max"
+"""Above the language's ``max_perplexity``."""
+
+
+def bucket_reason(bucket: str) -> str:
+    """The drop reason of a bucket not in ``keep_buckets``: ``perplexity:bucket_<name>``."""
+    return f"perplexity:bucket_{bucket}"
 
 # CCNet's unicode punctuation table (the same mapping idea: full-width and typographic marks → ASCII).
 _PUNCTUATION = {
@@ -262,15 +269,42 @@ def bucket_of(perplexity: float | None, cutoffs: tuple[float, float] | None) -> 
     return "middle" if perplexity < cutoffs[1] else "tail"
 
 
+def max_perplexity_limits(conf: PerplexityConfig) -> tuple[dict[str, float], float]:
+    """(per-language ceilings, the ceiling of any other language: ``default``, else none = infinity)."""
+    limits = {k: v for k, v in conf.max_perplexity.items() if k != "default"}
+    return limits, conf.max_perplexity.get("default", math.inf)
+
+
+def drop_conditions(perplexity: Any, bucket: Any, limit: Any, conf: PerplexityConfig) -> list[tuple[Any, str]]:
+    """(drop?, reason) in order — the ceiling, then each bucket not kept — once, for numpy arrays and Spark columns
+    alike (operators only). ``limit`` is each document's ceiling (:func:`max_perplexity_limits`). A null/NaN
+    perplexity or bucket compares false (numpy) or null (Spark): an unscored document is never dropped."""
+    conditions: list[tuple[Any, str]] = []
+    if conf.max_perplexity:
+        conditions.append((perplexity > limit, REASON_MAX))
+    for name in BUCKETS:
+        if name not in conf.keep_buckets:
+            conditions.append((bucket == name, bucket_reason(name)))
+    return conditions
+
+
+def perplexity_reasons(
+    perplexities: np.ndarray, buckets: np.ndarray, langs: list[str | None], conf: PerplexityConfig
+) -> list[str | None]:
+    """The first drop reason per document (None: kept), evaluating :func:`drop_conditions` with numpy."""
+    limits, default = max_perplexity_limits(conf)
+    limit = np.array([limits.get(lang or "", default) for lang in langs], dtype=np.float64)
+    values = np.array([math.nan if p is None else p for p in perplexities], dtype=np.float64)
+    names = np.asarray(buckets, dtype=object)
+    reasons: list[str | None] = [None] * len(values)
+    for condition, reason in reversed(drop_conditions(values, names, limit, conf)):
+        for i in np.flatnonzero(np.asarray(condition, dtype=bool)):
+            reasons[i] = reason
+    return reasons
+
+
 def perplexity_reason(
     perplexity: float | None, bucket: str | None, lang: str | None, conf: PerplexityConfig
 ) -> str | None:
-    """The pandas reference of the stage's keep rule: ``perplexity:max``, ``perplexity:bucket_<name>`` or None."""
-    if perplexity is None or math.isnan(perplexity):
-        return None
-    limit = conf.max_perplexity.get(lang or "", conf.max_perplexity.get("default"))
-    if limit is not None and perplexity > limit:
-        return "perplexity:max"
-    if bucket is not None and bucket not in conf.keep_buckets:
-        return f"perplexity:bucket_{bucket}"
-    return None
+    """:func:`perplexity_reasons` of one document."""
+    return perplexity_reasons(np.array([perplexity], dtype=object), np.array([bucket], dtype=object), [lang], conf)[0]

@@ -7,13 +7,16 @@ is not narrowed to one style. Here the classifier is a fastText supervised model
 over the same normalized tokens as the KenLM models (``udfs.perplexity.normalize_line``: Han characters are single
 tokens, so fastText's whitespace tokenizer works for Chinese too).
 
-The keep rule is applied by the stage as a Spark expression: either ``quality_score >= threshold``, or the Pareto
-rule with a draw derived from the document id (``xxhash64``), so a rerun keeps exactly the same documents.
+The keep rule has one definition, :func:`drop_condition`, written with operators only so that the stage evaluates it
+over Spark columns and :func:`keep_mask` over numpy arrays: either ``quality_score >= threshold``, or the Pareto rule
+with a draw derived from the document id (``xxhash64(seed, id)``, :func:`id_uniforms` in Python), so a rerun keeps
+exactly the same documents.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import struct
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +28,13 @@ from udfs.models import cached_model, rows_per_model
 from udfs.perplexity import DEFAULT_NORMALIZATION, Normalization, normalize_line, resolve_model_path
 
 KEEP_RULES = ("threshold", "pareto")
+REASON_LOW_SCORE = "quality_classifier:low_score"
+"""Dropped by ``keep_rule: threshold``."""
+REASON_PARETO = "quality_classifier:pareto"
+"""Dropped by ``keep_rule: pareto`` (GPT-3's rule)."""
+UNIFORM_BITS = 53
+"""The id hash is reduced to a uniform in [0, 1) on this many bits (a double's mantissa)."""
+_SPARK_HASH_SEED = 42  # Spark's xxhash64() starts from seed 42 and chains each argument's hash as the next seed
 POSITIVE_LABEL = "__label__hq"
 """fastText label of reference (high-quality) text; Common Crawl negatives are ``__label__cc``."""
 NEGATIVE_LABEL = "__label__cc"
@@ -106,16 +116,39 @@ def score_documents(texts: pd.Series, langs: pd.Series, conf: QualityClassifierC
     return pd.DataFrame({"quality_score": scores})
 
 
-def pareto_draws(uniforms: np.ndarray, alpha: float) -> np.ndarray:
-    """``np.random.pareto(alpha)`` by inverse transform of uniforms in [0, 1): ``(1 − u) ** (−1/alpha) − 1``."""
+def pareto_draws(uniforms: Any, alpha: float) -> Any:
+    """``np.random.pareto(alpha)`` by inverse transform of uniforms in [0, 1): ``(1 − u) ** (−1/alpha) − 1`` (numpy
+    arrays or Spark columns)."""
     return (1.0 - uniforms) ** (-1.0 / alpha) - 1.0
 
 
-def keep_mask(scores: np.ndarray, uniforms: np.ndarray, conf: QualityClassifierConfig) -> np.ndarray:
-    """The pandas reference of the stage's keep rule; unscored documents (NaN) are kept."""
-    unscored = np.isnan(scores)
+def drop_condition(score: Any, uniform: Any, conf: QualityClassifierConfig) -> tuple[Any, str]:
+    """(drop?, reason) — the keep rule, once, for numpy arrays and Spark columns alike (operators only).
+
+    ``score == score`` is false for NaN (numpy) and null for null (Spark): an unscored document is never dropped.
+    """
+    scored = score == score  # a NaN/null test that numpy arrays and Spark columns both understand
     if conf.keep_rule == "threshold":
-        kept = scores >= conf.threshold
-    else:
-        kept = pareto_draws(uniforms, conf.pareto_alpha) > 1.0 - scores
-    return kept | unscored
+        return scored & (score < conf.threshold), REASON_LOW_SCORE
+    return scored & ~(pareto_draws(uniform, conf.pareto_alpha) > 1.0 - score), REASON_PARETO
+
+
+def keep_mask(scores: np.ndarray, uniforms: np.ndarray, conf: QualityClassifierConfig) -> np.ndarray:
+    """Which documents the keep rule keeps (numpy form of :func:`drop_condition`); unscored (NaN) ones are."""
+    drop, _ = drop_condition(np.asarray(scores, dtype=np.float64), np.asarray(uniforms, dtype=np.float64), conf)
+    return ~np.asarray(drop, dtype=bool)
+
+
+def id_uniforms(ids: Iterable[str], seed: int) -> np.ndarray:
+    """Each document's uniform in [0, 1): Spark's ``pmod(xxhash64(seed, id), 2**53) / 2**53``, computed in Python
+    (Spark hashes an int as its 4 little-endian bytes and a string as its UTF-8 bytes, chaining the seeds)."""
+    import xxhash
+
+    seeded = xxhash.xxh64_intdigest(struct.pack("<i", seed), seed=_SPARK_HASH_SEED)
+    scale = float(2**UNIFORM_BITS)
+    values = []
+    for doc_id in ids:
+        unsigned = xxhash.xxh64_intdigest(doc_id.encode("utf-8"), seed=seeded)
+        signed = unsigned - 2**64 if unsigned >= 2**63 else unsigned
+        values.append(float(signed % 2**UNIFORM_BITS) / scale)  # Python's % is Spark's pmod for a positive modulus
+    return np.array(values, dtype=np.float64)

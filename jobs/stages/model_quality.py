@@ -31,7 +31,6 @@ from udfs.errors import ConfigError
 LOG = logging.getLogger("cc_refinery")
 
 STAGE = "quality"
-_TWO_POW_53 = 2**53
 PERPLEXITY_LIVE = "_perplexity_live"
 """Sharded runs: the document was alive after the perplexity rules of its shard's pass (so it takes part in the
 data-driven cut-offs and buckets of the global phase, as it would have before the classifier ran)."""
@@ -138,24 +137,30 @@ def deferred_cutoffs(conf: Any) -> list[str]:
 
 
 def perplexity_conditions(conf: Any, include_max: bool = True) -> list[tuple[Column, str]]:
-    """(drop condition, reason) over ``perplexity`` and ``perplexity_bucket``, in order: the limit, then buckets."""
-    from udfs.perplexity import BUCKETS
+    """(drop condition, reason) over ``perplexity`` and ``perplexity_bucket``, in order: the limit, then buckets —
+    ``udfs.perplexity.drop_conditions`` evaluated over Spark columns."""
+    from udfs.perplexity import REASON_MAX, drop_conditions, max_perplexity_limits
 
-    conditions: list[tuple[Column, str]] = []
-    if conf.max_perplexity and include_max:
-        limits = {k: v for k, v in conf.max_perplexity.items() if k != "default"}
-        default = conf.max_perplexity.get("default", float("inf"))
-        conditions.append((F.col("perplexity") > per_language(limits, default), "perplexity:max"))
-    for bucket in BUCKETS:
-        if bucket not in conf.keep_buckets:
-            conditions.append((F.col("perplexity_bucket") == bucket, f"perplexity:bucket_{bucket}"))
-    return conditions
+    limits, default = max_perplexity_limits(conf)
+    conditions = drop_conditions(F.col("perplexity"), F.col("perplexity_bucket"), per_language(limits, default), conf)
+    return [(condition, reason) for condition, reason in conditions if include_max or reason != REASON_MAX]
 
 
-def pareto_draw(seed: int, alpha: float) -> Column:
-    """GPT-3's ``np.random.pareto(alpha)`` per document, from a uniform derived from ``xxhash64(seed, id)``."""
-    uniform = F.pmod(F.xxhash64(F.lit(seed), F.col("id")), F.lit(_TWO_POW_53)).cast("double") / float(_TWO_POW_53)
-    return F.pow(F.lit(1.0) - uniform, F.lit(-1.0 / alpha)) - F.lit(1.0)
+def id_uniform(seed: int) -> Column:
+    """Each document's uniform in [0, 1) from ``xxhash64(seed, id)`` (``udfs.quality_classifier.id_uniforms`` is
+    the same number in Python)."""
+    from udfs.quality_classifier import UNIFORM_BITS
+
+    modulus = 2**UNIFORM_BITS
+    return F.pmod(F.xxhash64(F.lit(seed), F.col("id")), F.lit(modulus)).cast("double") / float(modulus)
+
+
+def classifier_reason(conf: Any) -> Column:
+    """The keep rule (``udfs.quality_classifier.drop_condition``) over ``quality_score`` and the id's uniform."""
+    from udfs.quality_classifier import drop_condition
+
+    condition, reason = drop_condition(F.col("quality_score"), id_uniform(conf.seed), conf)
+    return first_reason([(condition, reason)])
 
 
 def apply_classifier(frame: DataFrame, conf: Any) -> DataFrame:
@@ -165,10 +170,4 @@ def apply_classifier(frame: DataFrame, conf: Any) -> DataFrame:
         return score_documents(batch["text"], batch["lang"], conf)
 
     scored = map_live_rows(frame, score, {"quality_score": "double"})
-    quality = F.col("quality_score")
-    if conf.keep_rule == "threshold":
-        reason = first_reason([(quality < conf.threshold, "quality_classifier:low_score")])
-    else:
-        reason = first_reason([(~(pareto_draw(conf.seed, conf.pareto_alpha) > F.lit(1.0) - quality),
-                                "quality_classifier:pareto")])
-    return tag_rejects(scored, STAGE, reason)
+    return tag_rejects(scored, STAGE, classifier_reason(conf))
