@@ -412,18 +412,24 @@ class ShardedRun:
         from udfs.document_pass import finalize_columns, finalize_documents
 
         columns = finalize_columns(self.stages, self.conf)
+        # The category classifier reads the URL-rule category (it only classifies what the rules left at fallback).
+        classify = "tokens" in self.stages and self.conf.categories.uses_classifier
+        if classify:
+            kept = tokens.with_url_category(kept, self.context)
         if columns:
             stages, conf = tuple(self.stages), self.conf
-            inputs = ["text", *(["lang"] if "lang" in kept.columns else [])]
+            inputs = ["text", *(["lang"] if "lang" in kept.columns else []), *(["category"] if classify else [])]
             kept = map_columns(kept, lambda batch: finalize_documents(batch, stages, conf), inputs, columns)
         if "pii" in self.stages:
             kept = pii.decide(kept, self.context) if self.conf.pii.enabled else pii.apply_to_rejected(kept)
         if "tokens" in self.stages:
-            measured = tokens.measure(kept, self.context)
+            measured = tokens.measure(kept, self.context, categorized=classify)
             if "n_tokens" not in measured.columns:
                 measured = measured.withColumn("n_tokens", F.lit(None).cast("bigint"))
-            # The column order of the one-stage path (n_tokens last), so documents/ looks the same either way.
-            kept = measured.select(*[c for c in measured.columns if c != "n_tokens"], "n_tokens")
+            # The column order of the one-stage path (categories, n_chars, n_bytes, then n_tokens last), so
+            # documents/ looks the same either way.
+            last = [*tokens.CATEGORY_COLUMNS, "n_chars", "n_bytes", "n_tokens"]
+            kept = measured.select(*[c for c in measured.columns if c not in last], *last)
         return kept
 
     def finalize_shard(self, shard: Shard) -> dict[str, Any]:

@@ -181,6 +181,20 @@ def category_of(
     return categorize(pd.Series([domain]), pd.Series([url]), pd.Series([lang]), conf).iloc[0]
 
 
+_SECOND_LEVEL = frozenset(("ac", "co", "com", "edu", "gob", "gov", "go", "mil", "ne", "net", "nic", "or", "org"))
+"""Second-level labels under which country TLDs register names (example.co.uk, pku.edu.cn, example.com.br)."""
+
+
+def site_of(domain: str) -> str:
+    """The registrable domain of a host, approximately: its last two labels, or three under a country TLD's
+    second level (``news.bbc.co.uk`` → ``bbc.co.uk``, ``www.cs.pku.edu.cn`` → ``pku.edu.cn``). What the category
+    classifier's training holds out as a whole, so all hosts of one site land on the same side."""
+    labels = [label for label in (domain or "").lower().strip(".").split(".") if label]
+    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL:
+        return ".".join(labels[-3:])
+    return ".".join(labels[-2:])
+
+
 def source_of(categories: pd.Series, conf: CategoriesConfig) -> pd.Series:
     """``category_source`` of URL-rule categories: ``url`` when a rule named a category, else ``none``."""
     return pd.Series(np.where(categories.to_numpy(dtype=object) != conf.fallback, "url", "none"),

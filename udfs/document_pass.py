@@ -147,12 +147,16 @@ def finalize_columns(stages: Sequence[str], conf: Any) -> dict[str, str]:
         columns |= {"text": "string", **{name: "int" for name in COUNT_COLUMNS.values()}}
     if "tokens" in stages and conf.tokens.enabled:
         columns["n_tokens"] = "bigint"
+    if "tokens" in stages and conf.categories.uses_classifier:
+        # Replaces the URL-rule columns the finalize pass computed before (jobs/stages/tokens.py).
+        columns |= {"category": "string", "category_source": "string", "category_score": "double"}
     return columns
 
 
 def finalize_documents(batch: pd.DataFrame, stages: Sequence[str], conf: Any) -> pd.DataFrame:
-    """The finalize phase's Python work on kept documents (``text``, optional ``lang``) in one pass: PII replaced,
-    then tokens counted on the redacted text — what the ``pii`` and ``tokens`` stages do one after the other."""
+    """The finalize phase's Python work on kept documents (``text``, optional ``lang``, and ``category`` from the
+    URL rules when the category classifier runs) in one pass: PII replaced, then tokens counted and categories
+    classified on the redacted text — what the ``pii`` and ``tokens`` stages do one after the other."""
     out = pd.DataFrame(index=range(len(batch)))
     texts = batch["text"].reset_index(drop=True)
     langs = batch["lang"].reset_index(drop=True) if "lang" in batch else None
@@ -167,4 +171,10 @@ def finalize_documents(batch: pd.DataFrame, stages: Sequence[str], conf: Any) ->
         from udfs.tokens import count_tokens
 
         out["n_tokens"] = count_tokens(texts, conf.tokens)["n_tokens"]
+    if "tokens" in stages and conf.categories.uses_classifier:
+        from udfs.categories import classify_documents
+
+        classified = classify_documents(texts, batch["category"], conf.categories)
+        for name in classified.columns:
+            out[name] = classified[name]
     return out

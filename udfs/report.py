@@ -28,6 +28,9 @@ TOKEN_COLUMNS = ["category", "lang", "documents", "tokens", "chars", "share"]
 FUNNEL_COLUMNS = ["stage", "reason", "documents", "share_of_read"]
 SIGNAL_COLUMNS = ["signal", "part", "bin_low", "bin_high", "count"]
 SUMMARY_COLUMNS = ["signal", "part", "count", "mean", "min", "p10", "p50", "p90", "max"]
+COVERAGE_COLUMNS = ["category_source", "documents", "tokens", "share_of_documents", "share_of_tokens"]
+CATEGORY_SOURCES = ("url", "classifier", "none")
+"""``category_source`` values in report order: a URL rule, the category classifier, neither (``other``)."""
 PII_COLUMNS = ["kind", "replacements", "documents"]
 KEPT = "kept"
 """The funnel row of the documents that passed every stage (its ``reason`` is empty)."""
@@ -113,6 +116,67 @@ def with_shares(table: pd.DataFrame) -> pd.DataFrame:
         ["_key", "chars", "category", "lang"], ascending=[False, False, True, True]
     )
     return order.drop(columns="_key").reset_index(drop=True)[TOKEN_COLUMNS]
+
+
+def coverage_rows(counts: pd.DataFrame) -> pd.DataFrame:
+    """Category coverage: per ``category_source`` (url, classifier, none; absent ones at 0) the documents and
+    tokens, and their shares of all kept documents and tokens. ``none`` is the documents left at ``other``.
+
+    ``counts`` has (category_source, documents, tokens) as Spark aggregated them; ``tokens`` null when no token was
+    counted (the token share is then null too).
+    """
+    grouped = counts.groupby("category_source", sort=False).agg(
+        documents=("documents", "sum"), tokens=("tokens", lambda s: s.sum(min_count=1))
+    ) if len(counts) else pd.DataFrame(columns=["documents", "tokens"])
+    out = pd.DataFrame({"category_source": list(CATEGORY_SOURCES)})
+    out["documents"] = [int(grouped["documents"].get(source, 0)) for source in CATEGORY_SOURCES]
+    counted = len(counts) and not counts["tokens"].isna().all()
+    tokens = [grouped["tokens"].get(source, 0) if counted else pd.NA for source in CATEGORY_SOURCES]
+    out["tokens"] = pd.array([pd.NA if pd.isna(t) else int(t) for t in tokens], dtype="Int64")
+    documents, total_tokens = out["documents"].sum(), out["tokens"].sum(min_count=1)
+    out["share_of_documents"] = out["documents"] / documents if documents else np.nan
+    if counted and total_tokens:
+        out["share_of_tokens"] = out["tokens"].astype("float64") / float(total_tokens)
+    else:
+        out["share_of_tokens"] = np.nan
+    return out[COVERAGE_COLUMNS]
+
+
+def coverage_records(coverage: pd.DataFrame) -> list[dict[str, Any]]:
+    """The coverage table as JSON-able records (plain ints and floats, None for missing values)."""
+    return _jsonable(coverage)
+
+
+def coverage_table(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """The coverage table back from its records (how it travels in the token table's ``attrs``)."""
+    table = pd.DataFrame(list(records), columns=COVERAGE_COLUMNS)
+    table["documents"] = table["documents"].astype("int64")
+    table["tokens"] = pd.array([pd.NA if t is None else int(t) for t in table["tokens"]], dtype="Int64")
+    for name in ("share_of_documents", "share_of_tokens"):
+        table[name] = table[name].astype("float64")
+    return table
+
+
+def coverage_markdown(coverage: pd.DataFrame) -> list[str]:
+    """The coverage sentence (share of documents and tokens left at ``other``) and the table by source."""
+    other = coverage.loc[coverage["category_source"] == "none"].iloc[0]
+    documents, tokens = fmt_share(other["share_of_documents"]), fmt_share(other["share_of_tokens"])
+    lines = [f"Left at `other` (no URL rule, no confident classifier answer): {documents} of documents, {tokens} of "
+             "tokens.", ""]
+    rows = [[r["category_source"], fmt_count(r["documents"]), fmt_count(r["tokens"]),
+             fmt_share(r["share_of_documents"]), fmt_share(r["share_of_tokens"])] for r in coverage.to_dict("records")]
+    header = ["category source", "documents", "tokens", "share of documents", "share of tokens"]
+    return lines + markdown_table(header, rows, [False, True, True, True, True])
+
+
+def coverage_console_lines(coverage: pd.DataFrame) -> list[str]:
+    """Coverage as the driver prints it: one line per source."""
+    lines = ["  category coverage (share of kept documents / tokens):"]
+    for row in coverage.to_dict("records"):
+        label = "none (other)" if row["category_source"] == "none" else row["category_source"]
+        lines.append(f"    {label:<16} {fmt_count(row['documents']):>10} {fmt_share(row['share_of_documents']):>8} "
+                     f"{fmt_count(row['tokens']):>12} {fmt_share(row['share_of_tokens']):>8}")
+    return lines
 
 
 def totals_by(table: pd.DataFrame, key: str) -> pd.DataFrame:
@@ -323,6 +387,9 @@ def render_markdown(tables: Mapping[str, pd.DataFrame], run_info: Mapping[str, A
     lines += ["", "### By language", "", *totals_markdown(totals_by(tokens, "lang"), "lang", "language", conf.top_n)]
     lines += ["", "### By category", ""]
     lines += totals_markdown(totals_by(tokens, "category"), "category", "category", conf.top_n)
+    coverage = tables.get("category_coverage")
+    if coverage is not None and len(coverage):
+        lines += ["", "### Category coverage", "", *coverage_markdown(coverage)]
     lines += ["", "## Filter funnel", "", f"Of {fmt_count(read)} records read:", ""]
     lines += funnel_markdown(funnel, read, run_info.get("stages") or ())
     summary = tables.get("signal_summary")
@@ -352,6 +419,9 @@ def token_console_lines(table: pd.DataFrame, top_n: int) -> list[str]:
     total = _sum_row(table)
     lines.append(f"    {'total':<16} {'':<6} {fmt_count(total['documents']):>10} {fmt_count(total['tokens']):>12} "
                  f"{fmt_count(total['chars']):>14} {fmt_share(total['share']):>8}")
+    coverage = table.attrs.get("category_coverage")  # records set by jobs/stages/report.py tokens_by_category
+    if coverage is not None:
+        lines += coverage_console_lines(coverage_table(coverage))
     return lines
 
 

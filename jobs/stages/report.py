@@ -1,7 +1,8 @@
 """Stage ``report``: tables computed from the written data with ``groupBy().agg()``, rendered by udfs.report.
 
 Writes ``<output>/reports/``: ``tokens_by_category.parquet`` (category × language: documents, tokens, chars,
-share), ``funnel.parquet`` (stage × reason counts with their share of records read), ``signals.parquet`` (binned
+share), ``category_coverage.parquet`` (documents and tokens by ``category_source``: url, classifier, none),
+``funnel.parquet`` (stage × reason counts with their share of records read), ``signals.parquet`` (binned
 distributions of quality signals such as ``lang_score`` and ``perplexity``, kept and rejected records apart),
 ``signal_summary.parquet``, ``pii.parquet`` when the ``pii`` stage ran, ``report.json`` with the same tables,
 ``report.md`` and PNG plots. Only aggregates (a few hundred rows) ever reach the driver.
@@ -32,6 +33,9 @@ from udfs.report import (
     SIGNAL_COLUMNS,
     SUMMARY_COLUMNS,
     ReportConfig,
+    coverage_records,
+    coverage_rows,
+    coverage_table,
     funnel_rows,
     with_shares,
     write_report,
@@ -47,20 +51,34 @@ PII_PREFIX = "pii_"
 
 
 def tokens_by_category(documents: DataFrame) -> pd.DataFrame:
-    """category × lang: documents, tokens, chars and each cell's share of all tokens, largest first."""
+    """category × lang: documents, tokens, chars and each cell's share of all tokens, largest first.
+
+    One aggregation by (category, lang, category_source) gives this table and the category coverage (documents
+    and tokens per ``category_source``, :func:`udfs.report.coverage_rows`), which rides along as records in
+    ``.attrs["category_coverage"]`` (JSON-able, as pandas stores attrs in Parquet metadata) so the driver's summary,
+    which is handed this table, prints it too. Outputs without ``category_source`` (older runs) get it from the
+    category: ``url`` when one was named, else ``none``."""
     columns = set(documents.columns)
     category = F.coalesce(F.col("category"), F.lit(FALLBACK_CATEGORY)) if "category" in columns else F.lit(
         FALLBACK_CATEGORY
     )
+    from_category = F.when(category != F.lit(FALLBACK_CATEGORY), F.lit("url")).otherwise(F.lit("none"))
+    source = F.coalesce(F.col("category_source"), from_category) if "category_source" in columns else from_category
     lang = F.coalesce(F.col("lang"), F.lit(UNKNOWN_LANGUAGE)) if "lang" in columns else F.lit(UNKNOWN_LANGUAGE)
     tokens = F.sum("n_tokens").cast("long") if "n_tokens" in columns else F.lit(None).cast("long")
     chars = F.col("n_chars") if "n_chars" in columns else F.length("text")
-    table = (
-        documents.groupBy(category.alias("category"), lang.alias("lang"))
+    cells = (
+        documents.groupBy(category.alias("category"), lang.alias("lang"), source.alias("category_source"))
         .agg(F.count(F.lit(1)).alias("documents"), tokens.alias("tokens"), F.sum(chars).cast("long").alias("chars"))
         .toPandas()
     )
-    return with_shares(table)
+    summed = cells.groupby(["category", "lang"], as_index=False, sort=False).agg(
+        documents=("documents", "sum"), tokens=("tokens", lambda s: s.sum(min_count=1)), chars=("chars", "sum")
+    ) if len(cells) else cells.drop(columns="category_source")
+    table = with_shares(summed)
+    coverage = coverage_rows(cells[["category_source", "documents", "tokens"]])
+    table.attrs["category_coverage"] = coverage_records(coverage)
+    return table
 
 
 def funnel_counts(documents: DataFrame, rejected: DataFrame) -> tuple[dict[tuple[str, str], int], int]:
@@ -186,8 +204,10 @@ def tables_of(
     by_reason, kept = funnel_counts(documents, rejected)
     read = records_read if records_read is not None else kept + sum(by_reason.values())
     histograms, summary = signal_tables(documents, rejected, conf)
+    token_table = tokens_by_category(documents)
     tables = {
-        "tokens_by_category": tokens_by_category(documents),
+        "tokens_by_category": token_table,
+        "category_coverage": coverage_table(token_table.attrs["category_coverage"]),
         "funnel": funnel_rows(by_reason, kept, read, STAGES),
         "signals": histograms,
         "signal_summary": summary,

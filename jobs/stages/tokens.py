@@ -1,11 +1,12 @@
-"""Stage ``tokens``: ``category`` from URL rules, ``n_tokens`` with the configured LLM tokenizer, ``n_chars``,
-``n_bytes``. Drops nothing.
+"""Stage ``tokens``: ``category`` from URL rules (then the optional category classifier), ``category_source``,
+``category_score``, ``n_tokens`` with the configured LLM tokenizer, ``n_chars``, ``n_bytes``. Drops nothing.
 
-Only ``n_tokens`` needs Python (the tokenizer, once per worker, in Arrow batches of live rows). The category is a
-Spark ``CASE WHEN`` over ``rlike`` on the domain and URL — the rules are regexes over two short columns, so the JVM
-evaluates them without shipping any text to Python — and ``n_chars``/``n_bytes`` are Spark's ``char_length`` and
-``octet_length``. Those three are computed for every row, rejected ones included (cheap, and they let the report
-weigh what each filter removed); ``n_tokens`` only for live rows.
+Only ``n_tokens`` and the category classifier need Python (tokenizer and fastText model, once per worker, in Arrow
+batches of live rows). The URL-rule category is a Spark ``CASE WHEN`` over ``rlike`` on the domain and URL — the
+rules are regexes over two short columns, so the JVM evaluates them without shipping any text to Python — and
+``n_chars``/``n_bytes`` are Spark's ``char_length`` and ``octet_length``. Those are computed for every row,
+rejected ones included (cheap, and they let the report weigh what each filter removed); ``n_tokens`` and the
+classifier only for live rows (rejected rows keep the URL-rule category, source ``url`` or ``none``).
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from jobs.stages.common import map_live_rows
+from udfs.errors import ConfigError
 
 STAGE = "tokens"
+CATEGORY_COLUMNS = {"category": "string", "category_source": "string", "category_score": "double"}
+"""The columns the category classifier replaces (name → Spark type)."""
 
 
 def category_column(conf: Any, lang: Column | None = None) -> Column:
@@ -44,10 +48,32 @@ def category_column(conf: Any, lang: Column | None = None) -> Column:
     return expression
 
 
-def measure(frame: DataFrame, context: Any) -> DataFrame:
-    """``category``, ``n_chars`` and ``n_bytes``: Spark expressions, for every row."""
+def with_url_category(frame: DataFrame, context: Any) -> DataFrame:
+    """``category`` from the URL rules, ``category_source`` (``url`` / ``none``) and a null ``category_score``."""
+    conf = context.conf.categories
+    if conf.uses_classifier:
+        check_classifier_model(conf)
     lang = F.col("lang") if "lang" in frame.columns else F.lit(None).cast("string")  # langid may not have run
-    measured = frame.withColumn("category", category_column(context.conf.categories, lang))
+    categorized = frame.withColumn("category", category_column(conf, lang))
+    source = F.when(F.col("category") != F.lit(conf.fallback), F.lit("url")).otherwise(F.lit("none"))
+    categorized = categorized.withColumn("category_source", source)
+    return categorized.withColumn("category_score", F.lit(None).cast("double"))
+
+
+def check_classifier_model(conf: Any) -> None:
+    """Fail on the driver, naming the key, before any executor tries to load a missing model."""
+    from udfs.perplexity import resolve_model_path
+
+    try:
+        resolve_model_path(conf.classifier_model)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"categories.classifier_model: {exc}") from None
+
+
+def measure(frame: DataFrame, context: Any, categorized: bool = False) -> DataFrame:
+    """``category`` (URL rules), ``category_source``, ``category_score``, ``n_chars`` and ``n_bytes``: Spark
+    expressions, for every row. ``categorized``: the frame has its category columns already (the classifier ran)."""
+    measured = frame if categorized else with_url_category(frame, context)
     measured = measured.withColumn("n_chars", F.char_length("text").cast("bigint"))
     return measured.withColumn("n_bytes", F.octet_length("text").cast("bigint"))
 
@@ -58,14 +84,26 @@ def apply_to_rejected(frame: DataFrame, context: Any) -> DataFrame:
 
 
 def apply(frame: DataFrame, context: Any) -> DataFrame:
+    from udfs.categories import classify_documents
     from udfs.tokens import count_tokens
 
-    conf = context.conf.tokens
-    if not conf.enabled:
+    conf, categories = context.conf.tokens, context.conf.categories
+    if not (conf.enabled or categories.uses_classifier):
         return apply_to_rejected(frame, context)
     measured = measure(frame, context)
+    if not conf.enabled:
+        measured = measured.withColumn("n_tokens", F.lit(None).cast("bigint"))
+    columns = {**({"n_tokens": "bigint"} if conf.enabled else {}),
+               **(CATEGORY_COLUMNS if categories.uses_classifier else {})}
 
-    def count(batch: pd.DataFrame) -> pd.DataFrame:
-        return count_tokens(batch["text"], conf)[["n_tokens"]]
+    def count_and_classify(batch: pd.DataFrame) -> pd.DataFrame:
+        out = pd.DataFrame(index=range(len(batch)))
+        if conf.enabled:
+            out["n_tokens"] = count_tokens(batch["text"], conf)["n_tokens"].to_numpy()
+        if categories.uses_classifier:
+            classified = classify_documents(batch["text"], batch["category"], categories)
+            for name in CATEGORY_COLUMNS:
+                out[name] = classified[name].to_numpy()
+        return out
 
-    return map_live_rows(measured, count, {"n_tokens": "bigint"})
+    return map_live_rows(measured, count_and_classify, columns)
