@@ -122,9 +122,10 @@ def sample(labelled: Any, fallback: str, max_per_site: int, max_per_category: in
 
 
 def evaluate(model: Any, labels: list[str], lines: list[str], conf: CategoriesConfig) -> dict[str, Any]:
-    """Per category precision/recall/support on labelled lines, at ``conf.classifier_min_score`` and at
-    :data:`THRESHOLDS`: a page is predicted a category when the model's top label is that category with at least
-    the threshold, else ``fallback`` (the stage's rule, udfs.categories.classify_documents)."""
+    """Per category precision/recall/support on labelled lines, at the conf's thresholds (``classifier_min_score``,
+    ``classifier_min_scores``) and at each of :data:`THRESHOLDS`: a page is predicted a category when the model's
+    top label is that category with at least the threshold, else ``fallback`` (the stage's rule,
+    udfs.categories.classify_documents)."""
     from udfs.categories import predict_categories
 
     truth = np.array(labels, dtype=object)
@@ -133,8 +134,10 @@ def evaluate(model: Any, labels: list[str], lines: list[str], conf: CategoriesCo
     else:
         top, top_score = np.zeros(0, dtype=object), np.zeros(0)
 
-    def at(threshold: float) -> dict[str, Any]:
-        predicted = np.where((top != conf.fallback) & (top_score >= threshold), top, conf.fallback)
+    def at(threshold: float | None) -> dict[str, Any]:
+        """Decisions at one threshold for every category, or (None) at the conf's thresholds."""
+        minimum = conf.min_scores_of(top) if threshold is None else threshold
+        predicted = np.where((top != conf.fallback) & (top_score >= minimum), top, conf.fallback)
         per_category = {}
         for category in sorted(set(truth) | set(predicted)):
             if category == conf.fallback:
@@ -149,7 +152,7 @@ def evaluate(model: Any, labels: list[str], lines: list[str], conf: CategoriesCo
         categorized = predicted != conf.fallback
         right = int((categorized & (predicted == truth)).sum())
         return {
-            "threshold": threshold, "per_category": per_category,
+            "threshold": conf.classifier_min_score if threshold is None else threshold, "per_category": per_category,
             "precision": right / int(categorized.sum()) if categorized.any() else None,
             "recall": right / int((truth != conf.fallback).sum()) if (truth != conf.fallback).any() else None,
             # Share of the held-out pages the URL rules left at fallback that the classifier would categorize.
@@ -157,8 +160,9 @@ def evaluate(model: Any, labels: list[str], lines: list[str], conf: CategoriesCo
             if (truth == conf.fallback).any() else None,
         }
 
-    chosen = at(conf.classifier_min_score)
-    return chosen | {"held_out": len(lines), "by_threshold": [at(t) for t in THRESHOLDS]}
+    chosen = at(None)
+    return chosen | {"held_out": len(lines), "min_scores": dict(conf.classifier_min_scores),
+                     "by_threshold": [at(t) for t in THRESHOLDS]}
 
 
 class TrainCategoryClassifierJob(Job):

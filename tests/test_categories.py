@@ -163,6 +163,8 @@ def test_conf_file_is_the_starter_list_and_names_are_known() -> None:
         ({"classifier_model": ""}, r"^categories\.classifier_model: empty path"),
         ({"classifier_min_score": 1.5}, r"^categories\.classifier_min_score: must be within"),
         ({"classifier_max_chars": 10}, r"^categories\.classifier_max_chars: must be >= 100"),
+        ({"classifier_min_scores": {"other": 0.9}}, r"^categories\.classifier_min_scores\.other: not a category"),
+        ({"classifier_min_scores": {"news": 1.5}}, r"^categories\.classifier_min_scores\.news: must be within"),
         ({"rules": [{"category": "wiki", "domains": ["a.org"]}]}, r"^categories\.rules\[0\]\.category: unknown"),
         ({"rules": [{"category": "news"}]}, r"^categories\.rules\[0\]: needs at least one"),
         ({"rules": [{"category": "news", "domains": ["https://a.org/"]}]}, r"^categories\.rules\[0\]: 'https"),

@@ -89,6 +89,20 @@ def test_threshold_keeps_unsure_pages_at_fallback(tiny_model: str) -> None:
     assert classify_documents(texts, categories, below)["category"].tolist() == ["other", "other"]
 
 
+def test_a_category_threshold_replaces_the_global_one(tiny_model: str) -> None:
+    texts = pd.Series([NEWS, FORUM])
+    categories = pd.Series(["other", "other"])
+    top, top_score, _ = predict_categories(load_classifier(tiny_model), [classifier_line(t, 5000) for t in texts],
+                                           "other")
+    assert top.tolist() == ["news", "forum"] and top_score[0] < 1.0
+    # Just above the news page's probability for news only: that page stays at fallback, the forum page does not.
+    conf = CategoriesConfig(classifier_model=tiny_model, classifier_min_score=0.0,
+                            classifier_min_scores={"news": float(np.nextafter(top_score[0], 1.0))})
+    result = classify_documents(texts, categories, conf)
+    assert result["category"].tolist() == ["other", "forum"]
+    assert result["category_source"].tolist() == ["none", "classifier"]
+
+
 def test_without_a_model_nothing_is_classified() -> None:
     result = classify_documents(pd.Series([NEWS, NEWS]), pd.Series(["news", "other"]), CategoriesConfig())
     assert result["category"].tolist() == ["news", "other"]

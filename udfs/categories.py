@@ -98,8 +98,16 @@ class CategoriesConfig:
     path, ``--archives`` folder path or ``--files`` name); null = URL rules only, and no Python work for categories."""
     classifier_min_score: float = 0.5
     """Probability the classifier's best category needs, else the document stays at ``fallback``."""
+    classifier_min_scores: dict[str, float] = field(default_factory=dict)
+    """Per category, a threshold that replaces ``classifier_min_score`` (raise it where the metrics file shows a low
+    held-out precision for that category)."""
     classifier_max_chars: int = 5000
     """Characters of a document the classifier reads (its head); training uses the same value from conf."""
+
+    def min_scores_of(self, categories: np.ndarray) -> np.ndarray:
+        """The classifier threshold of each category in ``categories``."""
+        return np.array([self.classifier_min_scores.get(c, self.classifier_min_score) for c in categories],
+                        dtype=np.float64)
 
     @property
     def uses_classifier(self) -> bool:
@@ -119,6 +127,11 @@ class CategoriesConfig:
             raise ConfigError(f"{path}.classifier_model: empty path (null turns the classifier off)")
         if not 0 <= self.classifier_min_score <= 1:
             raise ConfigError(f"{path}.classifier_min_score: must be within [0, 1]")
+        for category, score in self.classifier_min_scores.items():
+            if category not in CATEGORIES or category == self.fallback:
+                raise ConfigError(f"{path}.classifier_min_scores.{category}: not a category the classifier gives")
+            if not 0 <= score <= 1:
+                raise ConfigError(f"{path}.classifier_min_scores.{category}: must be within [0, 1]")
         if self.classifier_max_chars < 100:
             raise ConfigError(f"{path}.classifier_max_chars: must be >= 100")
         for index, rule in enumerate(self.rules):
@@ -238,9 +251,10 @@ def classify_documents(texts: pd.Series, categories: pd.Series, conf: Categories
 
     Documents the rules categorized keep theirs (source ``url``, no score). The others are classified when a model
     is configured: the classifier's top label is taken when it is a category (not ``fallback``) with a probability
-    >= ``classifier_min_score`` (source ``classifier``); otherwise the document stays at ``fallback`` (source
-    ``none``). ``category_score`` of a classified document is the probability of its best non-fallback category,
-    taken or not, so the report can show how far below the threshold the rest fell.
+    >= its threshold (``classifier_min_scores``, else ``classifier_min_score``; source ``classifier``); otherwise
+    the document stays at ``fallback`` (source ``none``). ``category_score`` of a classified document is the
+    probability of its best non-fallback category, taken or not, so the report can show how far below the
+    threshold the rest fell.
     """
     from udfs.models import cached_model
     from udfs.perplexity import resolve_model_path
@@ -255,7 +269,7 @@ def classify_documents(texts: pd.Series, categories: pd.Series, conf: Categories
         text_values = texts.reset_index(drop=True).to_numpy(dtype=object)
         lines = [classifier_line(text_values[p] or "", conf.classifier_max_chars) for p in positions]
         top, top_score, best_category_score = predict_categories(model, lines, conf.fallback)
-        taken = (top != conf.fallback) & np.isin(top, CATEGORIES) & (top_score >= conf.classifier_min_score)
+        taken = (top != conf.fallback) & np.isin(top, CATEGORIES) & (top_score >= conf.min_scores_of(top))
         category[positions[taken]] = top[taken]
         source[positions[taken]] = "classifier"
         score[positions] = best_category_score
