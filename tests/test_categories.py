@@ -104,6 +104,26 @@ def test_starter_rules(url: str, expected: str) -> None:
     assert category_of(url) == expected
 
 
+def test_every_live_page_of_the_sample_wet_files() -> None:
+    """The real sample pages: each live record's category from its URL and domain as the reader gives them."""
+    from tests.conftest import FIXTURES
+    from udfs.warc import read_wet
+
+    table = FIXTURES / "categories" / "sample_pages.tsv"
+    expected = [tuple(line.split("\t")) for line in table.read_text(encoding="utf-8").splitlines()
+                if line and not line.startswith("#")]
+    found, seen = [], set()
+    for path in sorted({FIXTURES / name for name, _, _ in expected}):
+        with path.open("rb") as handle:
+            for doc in read_wet(handle, str(path)):
+                key = (f"{path.parent.name}/{path.name}", doc.url)
+                if doc.url and doc.reason is None and key not in seen:
+                    seen.add(key)
+                    found.append((*key, category_of(doc.url, doc.domain)))
+    assert found == expected
+    assert len(found) == 89 and sum(category != "other" for _, _, category in found) == 24
+
+
 @pytest.mark.parametrize(("url", "expected"), SHAPES)
 def test_url_shape_rules(url: str, expected: str) -> None:
     assert category_of(url) == expected
