@@ -1,21 +1,18 @@
-"""Language-ID accuracy on single sentences of the biggest web languages: raw lid.176 against our detector.
+"""Language-ID accuracy and CPU cost on single sentences: the DEV or TEST set of bench/langid_data.py (28
+languages × 200, none from this repository; build it first), our detector against its parts and a baseline revision.
 
-    .venv/bin/python bench/langid_accuracy.py [--per-lang 200] [--errors LANG]
+    .venv/bin/python bench/langid_data.py                                   # once: .cache/langid/{dev,test}.tsv
+    .venv/bin/python bench/langid_accuracy.py --split test --baseline fb92f59 [--errors id] [--gettext]
 
-Labelled sentences from two sources, reported separately and together:
+Columns: ``fasttext`` = lid.176.ftz top label on the cleaned text; ``baseline`` = udfs.langid at ``--baseline``
+(a git worktree in .cache/langid/, run in a subprocess on the same sentences); ``ours`` = udfs.langid with
+conf/langid.yaml; ``no_vote`` = ours with fastText alone (script evidence kept); ``ft+py3`` = the vote of fastText
+and py3langid only, no language terms; ``no_bias`` = ours without the per-language terms; ``vote_all`` = ours with
+every sentence voted on (no fastText gate). Summary rows: macro and worst over the 20 big web languages (the
+issue's target), macro over all 28. Speed: CPU seconds (``time.process_time``, least of ``--repeats``) of
+``detect_languages`` over the whole set, as sentences per second per core.
 
-- ``tatoeba``: tests/fixtures/lid/cld2_tatoeba_long.tsv (Tatoeba, CC-BY 2.0): 4-6 long sentences per language,
-  chosen among sentences CLD2 gets right — easy, and too few to tell languages apart.
-- ``gettext``: the translated message catalogues installed on this machine (``/usr/share/locale/<lang>/LC_MESSAGES
-  /*.mo``, read with Python's ``gettext``): single-line messages of 20-200 characters and at least 4 words (8
-  letters for zh/ja) whose translation differs from the English source; English is the catalogues' source strings.
-  Short, technical UI sentences ("Failed to open file", option names): harder than web prose, and a fair test of
-  short-text behaviour. Printf/brace placeholders, markup and menu accelerators are removed first (they are not
-  sentences). Deterministic sample: the first ``--per-lang`` by MD5 of the text. Machine-dependent: the counts
-  depend on the installed packages.
-
-Columns: ``raw`` = lid.176.ftz top label on the text as-is (newlines → spaces); ``ours`` = udfs.langid with the
-conf defaults; ``no_second`` and ``no_script`` = ours with the second detector / script evidence switched off.
+``--gettext`` adds the older table: gettext catalogue messages and the Tatoeba fixture (see ``gettext_sentences``).
 """
 
 from __future__ import annotations
@@ -24,8 +21,10 @@ import argparse
 import gettext
 import glob
 import hashlib
+import json
 import os
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -35,7 +34,10 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from udfs.langid import LangIdConfig, _load_fasttext, detect_languages  # noqa: E402
+from dataclasses import replace  # noqa: E402
+
+from udfs.config import load_yaml_layers  # noqa: E402
+from udfs.langid import LangIdConfig, _load_fasttext, clean_for_langid, detect_languages, langid_reasons  # noqa: E402
 from udfs.models import bundled_lid_model_path  # noqa: E402
 
 # lid.176 label → locale directories of its translations (None: English, the catalogues' source language).
@@ -46,7 +48,8 @@ LOCALES: dict[str, list[str] | None] = {
     # the partners of the other confusable groups in conf/langid.yaml
     "hr": ["hr"], "sr": ["sr", "sr@latin"], "bs": ["bs"], "da": ["da"], "no": ["nb"], "nn": ["nn"],
 }  # fmt: skip
-BIG_WEB = [lang for lang in LOCALES if lang not in ("hr", "sr", "bs", "da", "no", "nn")]
+# The 20 biggest web languages: the issue's target (macro >= 0.99, none below 0.97) is over these.
+BIG_20 = [lang for lang in LOCALES if lang not in ("sk", "ms", "hr", "sr", "bs", "da", "no", "nn")]
 TATOEBA_TO_LID = {
     "eng": "en", "cmn": "zh", "zho": "zh", "rus": "ru", "deu": "de", "spa": "es", "jpn": "ja", "fra": "fr",
     "ita": "it", "por": "pt", "pol": "pl", "nld": "nl", "tur": "tr", "vie": "vi", "ind": "id", "ces": "cs",
@@ -109,52 +112,160 @@ def _accuracy_table(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     correct = frame[columns].eq(frame["lang"], axis=0)
     table = correct.groupby(frame["lang"]).mean()
     table.insert(0, "n", frame.groupby("lang").size())
-    overall = pd.DataFrame([[len(frame), *correct.mean().tolist()]], columns=["n", *columns], index=["ALL"])
-    macro = pd.DataFrame([[len(table), *table[columns].mean().tolist()]], columns=["n", *columns], index=["MACRO"])
-    return pd.concat([table, overall, macro])
+    big = table.loc[[lang for lang in BIG_20 if lang in table.index]]
+    summary = pd.DataFrame(
+        [[len(big), *big[columns].mean().tolist()], [len(big), *big[columns].min().tolist()],
+         [len(table), *table[columns].mean().tolist()]],
+        columns=["n", *columns], index=["MACRO big-20", "WORST big-20", "MACRO all"],
+    )  # fmt: skip
+    return pd.concat([table, summary])
+
+
+def _predict(texts: pd.Series, conf: LangIdConfig, repeats: int) -> tuple[pd.DataFrame, float]:
+    """Predictions and the least CPU seconds of ``repeats`` runs (CPU time: the machine is shared)."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.process_time()
+        result = detect_languages(texts, conf)
+        best = min(best, time.process_time() - start)
+    return result, best
+
+
+def _kept_right(frame: pd.DataFrame, langs: pd.Series, scores: pd.Series, conf: LangIdConfig) -> float:
+    """Macro over the big 20 of the share of sentences both identified right and above the stage's min_score."""
+    right = (langs.to_numpy() == frame["lang"].to_numpy()) & (langid_reasons(langs, scores, conf).isna().to_numpy())
+    table = pd.Series(right).groupby(frame["lang"].to_numpy()).mean()
+    return round(float(table[[lang for lang in BIG_20 if lang in table.index]].mean()), 4)
+
+
+BASELINE_SCRIPT = """
+import json, sys, time
+import pandas as pd
+sys.path.insert(0, sys.argv[1])
+from udfs.langid import LangIdConfig, detect_languages
+texts = pd.read_csv(sys.argv[2], sep="\\t", quoting=3, keep_default_na=False, dtype=str)["text"]
+texts = texts.str.replace("\\\\n", "\\n", regex=False)  # pages: newlines escaped in the file
+detect_languages(texts.head(50), LangIdConfig())
+best = float("inf")
+for _ in range(int(sys.argv[3])):
+    start = time.process_time()
+    result = detect_languages(texts, LangIdConfig())
+    best = min(best, time.process_time() - start)
+print(json.dumps({"langs": result["lang"].tolist(), "scores": result["lang_score"].tolist(), "seconds": best}))
+"""
+
+
+def baseline(revision: str, split_path: Path, repeats: int) -> tuple[list[str | None], list[float], float]:
+    """Predictions and CPU seconds of ``udfs.langid`` at ``revision`` (a git worktree), on the same sentences."""
+    tree = REPO / ".cache" / "langid" / f"baseline-{revision}"
+    if not tree.exists():
+        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), revision], check=True,
+                       capture_output=True)  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", BASELINE_SCRIPT, str(tree), str(split_path), str(repeats)],
+                         check=True, capture_output=True, text=True).stdout  # fmt: skip
+    result = json.loads(out.splitlines()[-1])
+    return result["langs"], result["scores"], result["seconds"]
+
+
+def wet_pages(paths: list[str]) -> pd.Series:
+    """The texts of the WET conversion records of ``paths`` (for the pages/s figure)."""
+    from udfs.warc import read_wet
+
+    texts = []
+    for path in paths:
+        with open(path, "rb") as handle:
+            texts += [document.text for document in read_wet(handle, path) if document.url]
+    return pd.Series(texts, dtype=object)
+
+
+def page_speed(paths: list[str], revision: str | None, repeats: int) -> None:
+    """Pages per CPU second of ``detect_languages`` on real WET pages, ours and ``revision`` on the same pages."""
+    pages = wet_pages(paths)
+    conf = LangIdConfig.from_dict(load_yaml_layers(str(REPO / "conf" / "langid.yaml"))["langid"], "langid")
+    detect_languages(pages.head(20), conf)
+    result, seconds = _predict(pages, conf, repeats)
+    _, unmixed_seconds = _predict(pages, replace(conf, mixed_min_paragraphs=10**9), repeats)
+    chars = int(pages.str.len().sum())
+    methods = result["lang_method"].value_counts().to_dict()
+    print(f"{len(pages)} pages, {chars / 1e6:.1f} M characters; lang_method {methods}")
+    print(f"ours: {len(pages) / seconds:.0f} pages/s per core (CPU {seconds:.3f} s); "
+          f"lang_mixed > 0 on {int((result['lang_mixed'] > 0).sum())} pages; without lang_mixed "
+          f"{len(pages) / unmixed_seconds:.0f} pages/s")  # fmt: skip
+    if revision:
+        path = REPO / ".cache" / "langid" / "pages.tsv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        escaped = pages.str.replace("\t", " ", regex=False).str.replace("\n", "\\n", regex=False)
+        pd.DataFrame({"text": escaped}).to_csv(path, sep="\t", index=False, quoting=3, escapechar="\x01")
+        langs, _, base_seconds = baseline(revision, path, repeats)
+        same = sum(a == b for a, b in zip(langs, result["lang"].tolist(), strict=True))
+        print(f"baseline {revision}: {len(pages) / base_seconds:.0f} pages/s per core (CPU {base_seconds:.3f} s); "
+              f"same lang on {same} of {len(pages)} pages")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--per-lang", type=int, default=200, help="gettext sentences per language")
+    parser.add_argument("--split", default="dev", choices=["dev", "test"], help="which set of langid_data.py")
+    parser.add_argument("--baseline", help="git revision whose udfs.langid is measured in the same run")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs (the least CPU time counts)")
     parser.add_argument("--errors", help="print the sentences of this language that ours gets wrong")
+    parser.add_argument("--gettext", action="store_true", help="also the gettext + Tatoeba table (machine-dependent)")
+    parser.add_argument("--pages", nargs="+", help="WET files: measure pages/s per core on them instead")
     args = parser.parse_args()
+    if args.pages:
+        page_speed(args.pages, args.baseline, args.repeats)
+        return
 
-    frame = pd.concat([gettext_sentences(args.per_lang), tatoeba_sentences()], ignore_index=True)
+    from bench.langid_data import REPO as DATA_REPO
+    from bench.langid_data import load
+
+    split_path = DATA_REPO / ".cache" / "langid" / f"{args.split}.tsv"
+    frame = load(args.split)
+    conf = LangIdConfig.from_dict(load_yaml_layers(str(REPO / "conf" / "langid.yaml"))["langid"], "langid")
+    detect_languages(frame["text"].head(50), conf)  # load every model before timing
     model = _load_fasttext(bundled_lid_model_path())
-    start = time.perf_counter()
-    labels, _ = model.predict([text.replace("\n", " ") for text in frame["text"]], k=1)
-    raw_seconds = time.perf_counter() - start
-    frame["raw"] = [label[0].removeprefix("__label__") for label in labels]
-    conf = LangIdConfig()
-    start = time.perf_counter()
-    ours = detect_languages(frame["text"], conf)
-    ours_seconds = time.perf_counter() - start
-    frame["ours"], frame["method"] = ours["lang"].to_numpy(), ours["lang_method"].to_numpy()
-    frame["no_second"] = detect_languages(frame["text"], LangIdConfig(second_detector=None))["lang"].to_numpy()
-    frame["no_script"] = detect_languages(frame["text"], LangIdConfig(script_evidence=False))["lang"].to_numpy()
-
-    columns = ["raw", "ours", "no_second", "no_script"]
-    pd.set_option("display.width", 160)
-    for source in ("gettext", "tatoeba"):
-        print(f"\n== {source}: accuracy per language (n = sentences)")
-        print(_accuracy_table(frame[frame["source"] == source], columns).round(3).to_string())
-    print("\n== both sources")
-    print(_accuracy_table(frame, columns).loc[["ALL", "MACRO"]].round(4).to_string())
-    print("\n== both sources, the 20 big web languages plus sk, ms (without hr, sr, bs, da, no, nn)")
-    big = frame[frame["lang"].isin(BIG_WEB)]
-    print(_accuracy_table(big, columns).loc[["ALL", "MACRO"]].round(4).to_string())
-    print("\nlang_method:", frame["method"].value_counts().to_dict())
-    changed = frame[frame["raw"] != frame["ours"]]
-    fixed, broken = (changed["ours"] == changed["lang"]).sum(), (changed["raw"] == changed["lang"]).sum()
-    print(f"ours differs from raw on {len(changed)} sentences: {fixed} fixed, {broken} broken")
-    per_ms = 1000 / len(frame)
-    print(f"time per sentence: raw {raw_seconds * per_ms:.3f} ms, ours {ours_seconds * per_ms:.3f} ms "
-          f"(ratio {ours_seconds / raw_seconds:.1f}x)")  # fmt: skip
+    cleaned = [clean_for_langid(text, conf.max_chars) for text in frame["text"]]
+    start = time.process_time()
+    labels, _ = model.predict(cleaned, k=1)
+    raw_seconds = time.process_time() - start
+    frame["fasttext"] = [label[0].removeprefix("__label__") for label in labels]
+    variants = {
+        "ours": conf,
+        "no_vote": replace(conf, ensemble_below_score=0.0),
+        "ft+py3": replace(conf, ensemble_weights={"fasttext": 1.0, "py3langid": 1.0}, language_bias={}),
+        "no_bias": replace(conf, language_bias={}),
+        "vote_all": replace(conf, ensemble_below_score=1.0),
+    }
+    seconds: dict[str, float] = {"fasttext": raw_seconds}
+    kept: dict[str, float] = {}
+    for name, variant in variants.items():
+        result, seconds[name] = _predict(frame["text"], variant, args.repeats if name == "ours" else 1)
+        frame[name] = result["lang"].to_numpy()
+        kept[name] = _kept_right(frame, result["lang"], result["lang_score"], conf)
+        if name == "ours":
+            frame["method"] = result["lang_method"].to_numpy()
+    columns = ["fasttext", *variants]
+    if args.baseline:
+        langs, scores, seconds["baseline"] = baseline(args.baseline, split_path, args.repeats)
+        frame["baseline"] = langs
+        kept["baseline"] = _kept_right(frame, pd.Series(langs), pd.Series(scores, dtype=float), conf)
+        columns.insert(1, "baseline")
+    pd.set_option("display.width", 200)
+    print(f"== {args.split}: accuracy per language ({len(frame)} sentences)")
+    print(_accuracy_table(frame, columns).round(3).to_string())
+    print("\nright and kept (lang right, lang_score >= its min_score), macro big-20:", kept)
+    print("lang_method:", frame["method"].value_counts().to_dict())
+    print("CPU ms per sentence:", {name: round(value * 1000 / len(frame), 4) for name, value in seconds.items()})
+    print("sentences/s per core:", {name: round(len(frame) / value) for name, value in seconds.items()})
     if args.errors:
         wrong = frame[(frame["lang"] == args.errors) & (frame["ours"] != args.errors)]
         for row in wrong.itertuples():
-            print(f"  raw={row.raw} ours={row.ours} ({row.method}): {row.text[:120]}")
+            print(f"  fasttext={row.fasttext} ours={row.ours} ({row.method}): {row.text[:120]}")
+    if args.gettext:
+        extra = pd.concat([gettext_sentences(200), tatoeba_sentences()], ignore_index=True)
+        extra["ours"] = detect_languages(extra["text"], conf)["lang"].to_numpy()
+        for source in ("gettext", "tatoeba"):
+            print(f"\n== {source}")
+            print(_accuracy_table(extra[extra["source"] == source], ["ours"]).round(3).to_string())
 
 
 if __name__ == "__main__":

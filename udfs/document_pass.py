@@ -40,7 +40,9 @@ def columns_by_stage(stages: Sequence[str], conf: Any) -> dict[str, dict[str, st
     if "normalize" in stages:
         columns["normalize"] = {"text": "string", "zh_script": "string"}
     if "langid" in stages:
-        columns["langid"] = {"lang": "string", "lang_score": "double", "lang_method": "string"}
+        from udfs.langid import OUTPUT_COLUMNS
+
+        columns["langid"] = dict(OUTPUT_COLUMNS)
     if "quality" in stages and conf.quality.enabled:
         from udfs.quality.rules import output_columns
 
@@ -83,9 +85,8 @@ def score_documents(batch: pd.DataFrame, stages: Sequence[str], conf: Any) -> pd
         from udfs.langid import detect_languages
 
         detected = detect_languages(texts, conf.langid)
-        out["lang"], out["lang_score"], out["lang_method"] = (
-            detected["lang"], detected["lang_score"], detected["lang_method"]
-        )
+        for name in detected.columns:
+            out[name] = detected[name]
         langs = detected["lang"]
     final_texts = texts
     if "quality" in stages and conf.quality.enabled:

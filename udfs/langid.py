@@ -33,7 +33,7 @@ import pandas as pd
 
 from udfs.errors import ConfigError
 from udfs.models import bundled_lid_model_path, cached_model
-from udfs.scripts import code_points, letter_table
+from udfs.scripts import SCRIPT_RANGES, code_points, letter_table
 
 _NOISE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\w+|<[^>]{1,200}>|&\w+;|[\d_]+")
 # The same without the e-mail alternative, for the texts without "@" (most): ``\S+@`` backtracks through every
@@ -41,20 +41,7 @@ _NOISE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\w+|<[^>]{1,200}>|&\w+;|[\d
 _NOISE_NO_EMAIL = re.compile(r"https?://\S+|www\.\S+|<[^>]{1,200}>|&\w+;|[\d_]+")
 _LETTER = re.compile(r"[^\W\d_]")
 
-# Code-point ranges of each script's letters (only letters are counted: they are picked out by _LETTER first).
-_SCRIPT_RANGES: dict[str, list[tuple[int, int]]] = {
-    "kana": [(0x3040, 0x30FF), (0x31F0, 0x31FF), (0xFF66, 0xFF9F)],
-    "hangul": [(0x1100, 0x11FF), (0x3130, 0x318F), (0xAC00, 0xD7AF)],
-    "han": [(0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2FA1F)],
-    "thai": [(0x0E00, 0x0E7F)],
-    "greek": [(0x0370, 0x03FF), (0x1F00, 0x1FFF)],
-    "cyrillic": [(0x0400, 0x052F), (0x1C80, 0x1C8F), (0x2DE0, 0x2DFF), (0xA640, 0xA69F)],
-    "arabic": [(0x0600, 0x06FF), (0x0750, 0x077F), (0x08A0, 0x08FF), (0xFB50, 0xFDFF), (0xFE70, 0xFEFF)],
-    "hebrew": [(0x0590, 0x05FF), (0xFB1D, 0xFB4F)],
-    "devanagari": [(0x0900, 0x097F), (0xA8E0, 0xA8FF)],
-    "latin": [(0x0041, 0x005A), (0x0061, 0x007A), (0x00C0, 0x024F), (0x1E00, 0x1EFF)],
-}
-SCRIPTS = list(_SCRIPT_RANGES)
+SCRIPTS = list(SCRIPT_RANGES)  # udfs.scripts: the one table of script ranges
 _OTHER_LETTER, _NOT_LETTER = len(SCRIPTS), len(SCRIPTS) + 1
 # A script written (among lid.176's labels) by one language decides it; order matters: Kana and Hangul before Han.
 DECISIVE_SCRIPTS: dict[str, str] = {"kana": "ja", "hangul": "ko", "han": "zh", "thai": "th", "greek": "el"}
@@ -77,8 +64,13 @@ _NON_LATIN = frozenset(
     | {"am", "as", "bn", "bo", "dv", "gu", "hy", "ka", "km", "kn", "lo", "ml", "my", "or", "pa", "si", "ta", "te",
        "wuu", "yue", "xmf"}
 ) - _TWO_SCRIPTS  # fmt: skip
-# CLD2 codes that differ from lid.176's labels.
-_CLD2_TO_LID = {"zh-Hant": "zh", "iw": "he", "jw": "jv", "sr-ME": "sr", "un": None, "xxx": None}
+# Detectors that may vote with fastText (conf ``ensemble_weights``), and their codes that differ from lid.176's
+# labels (None: no language, or one written in a script lid.176 has no label for, e.g. CLD3's romanized ``ja-Latn``).
+DETECTORS = ("fasttext", "py3langid", "cld3", "cld2")
+_TO_LID: dict[str, str | None] = {
+    "zh-Hant": "zh", "iw": "he", "jw": "jv", "sr-ME": "sr", "nb": "no", "fil": "tl", "un": None, "xxx": None,
+    "und": None, "zh-Latn": None, "ja-Latn": None, "bg-Latn": None, "el-Latn": None, "hi-Latn": None, "ru-Latn": None,
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -101,20 +93,34 @@ class LangIdConfig:
     narrow_script_share: float = 0.5
     """Share of letters in one script (Cyrillic, Arabic, Hebrew, Devanagari, Latin) above which that script's
     languages replace a top label whose script the text does not contain."""
-    second_detector: str | None = "cld2"
-    """Second detector for doubtful cases: ``cld2`` (pycld2 wheel, tables compiled in) or null for fastText only."""
-    second_below_score: float = 0.6
-    """fastText top score below which the second detector chooses among fastText's top candidates."""
-    second_candidates: int = 3
-    """How many of fastText's top labels (after script narrowing) the second detector may choose from."""
-    confusable_below_score: float = 0.9
-    """fastText top score below which a confusable pair on top goes to the second detector (measured: above 0.9
-    CLD2 fixes nothing on the cs/sk and id/ms sentences of bench/langid_accuracy.py)."""
-    confusable_groups: list[list[str]] = field(
-        default_factory=lambda: [["cs", "sk"], ["id", "ms"], ["hr", "sr", "bs", "sh"], ["no", "nn", "da"]]
+    ensemble_below_score: float = 0.9
+    """fastText top probability below which the other detectors vote (1 = always, 0 = never: fastText alone)."""
+    ensemble_max_chars: int = 300
+    """Longest cleaned text the other detectors vote on: they were measured to help on short text (sentences of
+    20-200 characters); on longer pages fastText is reliable alone and the vote would cost ~4x the langid time."""
+    ensemble_weights: dict[str, float] = field(
+        default_factory=lambda: {"fasttext": 1.0, "py3langid": 1.0, "cld3": 1.0, "cld2": 1.0}
     )
-    """Languages fastText confuses on short text: when its top two labels share a group, the second detector
-    chooses within that group whatever fastText's score."""
+    """Weight of each detector in the vote (0 leaves a detector out, unloaded): a language's score is the weighted
+    sum of log fastText and py3langid probabilities plus CLD3's probability and CLD2's text share."""
+    language_bias: dict[str, float] = field(
+        default_factory=lambda: {"default": 1.5, "bs": 4.0, "cs": 0.0, "en": 0.5, "es": 0.5, "hr": 3.5, "it": 0.5,
+                                 "nl": 2.5, "nn": 3.0, "no": 1.0}
+    )  # fmt: skip
+    """Per-language term added to a language's vote score (``default`` for the others; fitted on the DEV sentences
+    of bench/langid_data.py): the per-language decision thresholds of the vote. Only differences count."""
+    mixed_min_paragraphs: int = 4
+    """Pages with at least this many paragraphs (blank-line or line separated blocks of ``mixed_min_chars``) get
+    paragraph-level language ID for ``lang_mixed``; shorter pages get 0."""
+    mixed_min_chars: int = 100
+    """Characters of cleaned text a line needs to count as a paragraph for ``lang_mixed`` (shorter lines — menus,
+    headings — carry too little to identify and are left out of both sides of the share)."""
+    mixed_max_paragraphs: int = 6
+    """Paragraphs of a page identified at most (evenly spread over it) for ``lang_mixed``."""
+    mixed_paragraph_chars: int = 100
+    """Characters of each sampled paragraph given to fastText for ``lang_mixed``."""
+    mixed_min_score: float = 0.5
+    """fastText probability a paragraph's language needs to count as another language than the page's."""
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], path: str) -> LangIdConfig:
@@ -130,16 +136,22 @@ class LangIdConfig:
         for lang, score in self.min_score.items():
             if not 0 <= score <= 1:
                 raise ConfigError(f"{path}.min_score.{lang}: must be within [0, 1], got {score}")
-        for key in ("min_script_share", "narrow_script_share", "second_below_score", "confusable_below_score"):
+        for key in ("min_script_share", "narrow_script_share", "ensemble_below_score", "mixed_min_score"):
             if not 0 <= getattr(self, key) <= 1:
                 raise ConfigError(f"{path}.{key}: must be within [0, 1], got {getattr(self, key)}")
-        if self.second_detector not in (None, "cld2"):
-            raise ConfigError(f"{path}.second_detector: expected cld2 or null, got {self.second_detector!r}")
-        if self.second_candidates < 2:
-            raise ConfigError(f"{path}.second_candidates: must be >= 2")
-        for number, group in enumerate(self.confusable_groups):
-            if len(group) < 2:
-                raise ConfigError(f"{path}.confusable_groups[{number}]: a group needs at least two languages")
+        for name, weight in self.ensemble_weights.items():
+            if name not in DETECTORS:
+                raise ConfigError(f"{path}.ensemble_weights.{name}: unknown detector, expected one of {DETECTORS}")
+            if weight < 0:
+                raise ConfigError(f"{path}.ensemble_weights.{name}: must be >= 0, got {weight}")
+        if self.ensemble_weights.get("fasttext", 0) <= 0:
+            raise ConfigError(f"{path}.ensemble_weights.fasttext: must be > 0 (fastText's ranking is the base)")
+        if self.mixed_min_paragraphs < 2:
+            raise ConfigError(f"{path}.mixed_min_paragraphs: must be >= 2")
+        if self.mixed_max_paragraphs < self.mixed_min_paragraphs:
+            raise ConfigError(f"{path}.mixed_max_paragraphs: must be >= mixed_min_paragraphs")
+        if self.mixed_paragraph_chars < 20:
+            raise ConfigError(f"{path}.mixed_paragraph_chars: must be >= 20")
 
     def resolved_model_path(self) -> str:
         return self.model_path or bundled_lid_model_path()
@@ -165,7 +177,7 @@ def _script_table() -> np.ndarray:
     for other letters, ``_NOT_LETTER`` for everything else (built once per worker)."""
     table = np.where(letter_table(), _OTHER_LETTER, _NOT_LETTER).astype(np.uint8)
     for number, name in enumerate(SCRIPTS):
-        for start, end in _SCRIPT_RANGES[name]:
+        for start, end in SCRIPT_RANGES[name]:
             segment = table[start : end + 1]
             segment[segment == _OTHER_LETTER] = number
     return table
@@ -212,42 +224,133 @@ def script_candidates(top_lang: str, shares: Mapping[str, float], conf: LangIdCo
     return None
 
 
-def _cld2_ranking(text: str) -> list[str]:
-    """CLD2's languages for ``text``, best first, as lid.176 labels; empty when CLD2 cannot say."""
+def _load_py3langid(path: str) -> Any:
+    from py3langid.langid import LanguageIdentifier
+
+    # py3langid >= 0.3 (numpy 2 only) reads its model with from_model_file; 0.2.2, what pip installs beside
+    # numpy < 2 (the Spark 3.5 line), with from_pickled_model. Same languages, a different model build.
+    if hasattr(LanguageIdentifier, "from_model_file"):
+        return LanguageIdentifier.from_model_file(path, norm_probs=True)
+    return LanguageIdentifier.from_pickled_model(path, norm_probs=True)
+
+
+def _load_cld3(path: str) -> Any:
+    import gcld3
+
+    return gcld3.NNetLanguageIdentifier(min_num_bytes=0, max_num_bytes=int(path))
+
+
+def _add(votes: dict[str, float], code: str, value: float) -> None:
+    lang = _TO_LID.get(code, code)
+    if lang:
+        votes[lang] = votes.get(lang, 0.0) + value
+
+
+def _py3langid_probabilities(text: str) -> dict[str, float]:
+    from py3langid.langid import MODEL_FILE
+
+    votes: dict[str, float] = {}
+    for code, probability in cached_model("py3langid", str(MODEL_FILE), _load_py3langid).rank(text):
+        _add(votes, code, float(probability))
+    return votes
+
+
+def _cld3_probabilities(text: str, max_chars: int) -> dict[str, float]:
+    votes: dict[str, float] = {}
+    # The text's share in a language times CLD3's probability for it (CLD3 splits mixed text).
+    for result in cached_model("cld3", str(max_chars * 4), _load_cld3).FindTopNMostFreqLangs(text, num_langs=3):
+        _add(votes, result.language, result.probability * result.proportion)
+    return votes
+
+
+def _cld2_shares(text: str) -> dict[str, float]:
+    """CLD2's languages for ``text`` with their share of it; empty when CLD2 cannot say."""
     import pycld2
 
     try:
         _, _, details = pycld2.detect(text, bestEffort=True)
     except pycld2.error:
-        return []  # CLD2 rejects some byte sequences (lone surrogates); fastText's answer stands
-    ranking = []
+        return {}  # CLD2 rejects some byte sequences (lone surrogates); the other detectors decide
+    votes: dict[str, float] = {}
     for _, code, percent, _ in details:
-        lang = _CLD2_TO_LID.get(code, code)
-        if lang and percent > 0:
-            ranking.append(lang)
-    return ranking
+        if percent > 0:
+            _add(votes, code, percent / 100)
+    return votes
 
 
-def _confusable_group(first: str, second: str, groups: Sequence[Sequence[str]]) -> Sequence[str] | None:
-    for group in groups:
-        if first in group and second in group:
-            return group
-    return None
+OUTPUT_COLUMNS = {"lang": "string", "lang_score": "double", "lang_method": "string", "lang_mixed": "double"}
+"""Columns of :func:`detect_languages` (name → Spark type): what the langid stage and the shard pass add."""
+
+_LOG_FLOOR = 1e-4
+"""Probability a detector's log-vote bottoms out at: a language one detector misses is penalised, not ruled out."""
+
+
+def ensemble_ranking(
+    text: str, labels: Sequence[str], probabilities: np.ndarray, conf: LangIdConfig
+) -> tuple[list[str], np.ndarray]:
+    """fastText's ranking rescored by the vote of the other detectors: each language (fastText's top ten and the
+    others' answers, among lid.176's labels) scores ``w_ft·log p_ft + w_py·log p_py + w_cld3·p_cld3 +
+    w_cld2·share_cld2 + bias``; the ranking is the softmax of the scores divided by the log terms' weights (a
+    normalised weighted geometric mean of the two probability models, with CLD3's and CLD2's bonuses)."""
+    weights = conf.ensemble_weights
+    fasttext = dict(zip(labels, probabilities.tolist(), strict=True))
+    known = _lid_labels(conf)
+    py3 = _py3langid_probabilities(text) if weights.get("py3langid", 0) > 0 else {}
+    cld3 = _cld3_probabilities(text, conf.max_chars) if weights.get("cld3", 0) > 0 else {}
+    cld2 = _cld2_shares(text) if weights.get("cld2", 0) > 0 else {}
+    default_bias = conf.language_bias.get("default", 0.0)
+    py3_top = sorted(py3, key=py3.__getitem__, reverse=True)[:3]
+    candidates = [lang for lang in dict.fromkeys([*labels, *py3_top, *cld3, *cld2]) if lang in known]
+    scores = np.array([
+        weights["fasttext"] * np.log(fasttext.get(lang, 0.0) + _LOG_FLOOR)
+        + weights.get("py3langid", 0) * (np.log(py3.get(lang, 0.0) + _LOG_FLOOR) if py3 else 0.0)
+        + weights.get("cld3", 0) * cld3.get(lang, 0.0)
+        + weights.get("cld2", 0) * cld2.get(lang, 0.0)
+        + conf.language_bias.get(lang, default_bias)
+        for lang in candidates
+    ])  # fmt: skip
+    # The log terms make a weighted geometric mean of the two probability models once divided by their weights; the
+    # CLD3 and CLD2 terms are bonuses on that scale.
+    scaled = scores / (weights["fasttext"] + (weights.get("py3langid", 0) if py3 else 0.0))
+    exponentials = np.exp(scaled - scaled.max())
+    order = np.argsort(-exponentials, kind="stable")[:10]
+    return [candidates[i] for i in order], exponentials[order] / exponentials.sum()
+
+
+@cache
+def _lid_labels_of(path: str) -> frozenset[str]:
+    model = cached_model("fasttext", path, _load_fasttext)
+    return frozenset(label.removeprefix("__label__") for label in model.get_labels())
+
+
+def _lid_labels(conf: LangIdConfig) -> frozenset[str]:
+    return _lid_labels_of(conf.resolved_model_path())
 
 
 def decide_language(
     text: str, labels: Sequence[str], probabilities: np.ndarray, conf: LangIdConfig
 ) -> tuple[str | None, float, str]:
-    """One text: (lang, score, method) from fastText's full ranking, script evidence and the second detector."""
-    ranked = list(zip(labels, probabilities.tolist(), strict=True))
+    """One text: (lang, score, method) from fastText's ranking, the detectors' vote when fastText is unsure, and
+    script evidence."""
     method = "fasttext"
-    if conf.script_evidence:
-        shares = script_shares(text)
-        decided = _decisive_language(shares, conf)
-        if decided is not None and (not ranked or decided != ranked[0][0]):
-            # The script is unambiguous evidence that overrules the model; the score says how sure we are of it.
-            return decided, 1.0, "script"
-        allowed = script_candidates(ranked[0][0], shares, conf) if ranked else None
+    shares = script_shares(text) if conf.script_evidence else {}
+    decided = _decisive_language(shares, conf) if conf.script_evidence else None
+    if decided is not None:
+        if len(labels) and labels[0] == decided:
+            return decided, min(float(probabilities[0]), 1.0), method  # the model agrees: its score stays
+        # The script is unambiguous evidence that overrules the model; the score says how sure we are of it.
+        return decided, 1.0, "script"
+    if (
+        len(labels)
+        and float(probabilities[0]) < conf.ensemble_below_score
+        and len(text) <= conf.ensemble_max_chars
+        and len(conf.ensemble_weights) > 1
+    ):
+        labels, probabilities = ensemble_ranking(text, labels, probabilities, conf)
+        method = "ensemble"
+    ranked = list(zip(labels, probabilities.tolist(), strict=True))
+    if conf.script_evidence and ranked:
+        allowed = script_candidates(ranked[0][0], shares, conf)
         if allowed is not None:
             narrowed = [(lang, p) for lang, p in ranked if allowed(lang)]
             if narrowed:
@@ -257,31 +360,12 @@ def decide_language(
     if not ranked:
         return None, 0.0, method
     top_lang, top_score = ranked[0]
-    if conf.second_detector is None or len(ranked) < 2:
-        return top_lang, min(top_score, 1.0), method
-    group = None
-    if top_score < conf.confusable_below_score:
-        group = _confusable_group(top_lang, ranked[1][0], conf.confusable_groups)
-    if group is None and top_score >= conf.second_below_score:
-        return top_lang, min(top_score, 1.0), method
-    second_ranking = _cld2_ranking(text)
-    if group:
-        chosen = next((lang for lang in second_ranking if lang in group), None)
-    else:
-        # Low score: CLD2's own first answer must be one of fastText's top candidates (measured: switching to its
-        # best candidate further down its list breaks as many sentences as it fixes).
-        top_candidates = {lang for lang, _ in ranked[: conf.second_candidates]}
-        chosen = second_ranking[0] if second_ranking and second_ranking[0] in top_candidates else None
-    if chosen is None or chosen == top_lang:
-        return top_lang, min(top_score, 1.0), method
-    scores = dict(ranked)
-    # Within a confusable group fastText is sure of the group, not of the member: the group's mass is the score.
-    score = sum(scores.get(lang, 0.0) for lang in group) if group else scores[chosen]
-    return chosen, min(score, 1.0), "second"
+    return top_lang, min(top_score, 1.0), method
 
 
 def detect_languages(texts: pd.Series, conf: LangIdConfig) -> pd.DataFrame:
-    """``lang``, ``lang_score`` and ``lang_method`` for each text; a letter-less text gets ``lang=None``, score 0."""
+    """``lang``, ``lang_score``, ``lang_method`` and ``lang_mixed`` for each text; a letter-less text gets
+    ``lang=None``, score 0."""
     model = cached_model("fasttext", conf.resolved_model_path(), _load_fasttext)
     cleaned = [clean_for_langid(t or "", conf.max_chars) for t in texts]
     langs: list[str | None] = [None] * len(cleaned)
@@ -296,18 +380,90 @@ def detect_languages(texts: pd.Series, conf: LangIdConfig) -> pd.DataFrame:
             langs[position], scores[position], methods[position] = decide_language(
                 cleaned[position], names, np.asarray(probabilities), conf
             )
-    return pd.DataFrame({"lang": langs, "lang_score": scores, "lang_method": methods})
+    mixed = mixed_language_shares(texts, langs, conf, model)
+    return pd.DataFrame({"lang": langs, "lang_score": scores, "lang_method": methods, "lang_mixed": mixed})
+
+
+def mixed_language_shares(texts: pd.Series, langs: Sequence[str | None], conf: LangIdConfig, model: Any) -> np.ndarray:
+    """``lang_mixed``: per page, the share (by characters) of its paragraphs whose language is not the page's.
+
+    Paragraphs are lines of at least ``mixed_min_chars`` cleaned characters; only pages with at least
+    ``mixed_min_paragraphs`` of them are split. At most ``mixed_max_paragraphs`` of a page's paragraphs, evenly
+    spread over it, are identified, each from its first ``mixed_paragraph_chars`` characters and weighted by its
+    length: a sample, so the cost per page stays below the page-level call's. Every sampled paragraph of the batch
+    goes to fastText in one call. A paragraph counts as another language when fastText's top label differs from
+    the page's with probability ``mixed_min_score`` or more (a Han-only paragraph of a zh/ja page is not judged:
+    fastText mixes the two on Kanji-only lines).
+    """
+    shares = np.zeros(len(langs), dtype=np.float64)
+    owners: list[int] = []
+    paragraphs: list[str] = []
+    weights: list[int] = []
+    for row, (text, lang) in enumerate(zip(texts, langs, strict=True)):
+        if not lang or not text:
+            continue
+        # Cleaning only shortens a line: the raw length picks the candidates before the regex work.
+        candidates = [line for line in text.split("\n") if len(line) >= conf.mixed_min_chars]
+        if len(candidates) < conf.mixed_min_paragraphs:
+            continue
+        if len(candidates) > conf.mixed_max_paragraphs:
+            spread = np.linspace(0, len(candidates) - 1, conf.mixed_max_paragraphs).round().astype(int)
+            candidates = [candidates[i] for i in spread]
+        heads = [clean_for_langid(line[: conf.mixed_paragraph_chars * 2], conf.mixed_paragraph_chars)
+                 for line in candidates]  # fmt: skip
+        kept = [(head, len(line)) for head, line in zip(heads, candidates, strict=True)
+                if len(head) >= min(conf.mixed_min_chars, conf.mixed_paragraph_chars)]  # fmt: skip
+        if len(kept) >= conf.mixed_min_paragraphs:
+            owners += [row] * len(kept)
+            paragraphs += [head for head, _ in kept]
+            weights += [length for _, length in kept]
+    if not paragraphs:
+        return shares
+    labels, probabilities = model.predict(paragraphs, k=1)
+    other = np.zeros(len(langs), dtype=np.float64)
+    total = np.zeros(len(langs), dtype=np.float64)
+    for row, paragraph, weight, label, probability in zip(
+        owners, paragraphs, weights, labels, probabilities, strict=True
+    ):
+        total[row] += weight
+        lang = label[0].removeprefix("__label__")
+        page_lang = langs[row]
+        if lang != page_lang and probability[0] >= conf.mixed_min_score and not (
+            {lang, page_lang} <= {"zh", "ja"} and not _has_kana(paragraph)
+        ):
+            other[row] += weight
+    np.divide(other, total, out=shares, where=total > 0)
+    return shares
+
+
+def _has_kana(text: str) -> bool:
+    return script_shares(text).get("kana", 0.0) > 0
+
+
+NO_LANGUAGE = "langid:no_language"
+"""Reason of a page without a language: ``lang`` null or empty (the Spark stage tests the same two)."""
+LOW_SCORE = "langid:low_score"
+"""Reason of a page whose ``lang_score`` is below its language's ``min_score``."""
+
+
+def score_thresholds(conf: LangIdConfig) -> tuple[dict[str, float], float]:
+    """(minimum score per listed language, the default for the others): what both the pandas rule and the Spark
+    stage compare ``lang_score`` with."""
+    return {lang: score for lang, score in conf.min_score.items() if lang != "default"}, conf.min_score["default"]
 
 
 def min_score_for(langs: pd.Series, conf: LangIdConfig) -> pd.Series:
-    default = conf.min_score["default"]
-    return langs.map(lambda lang: conf.min_score.get(lang, default) if lang else default).astype(float)
+    thresholds, default = score_thresholds(conf)
+    return langs.map(lambda lang: thresholds.get(lang, default) if isinstance(lang, str) else default).astype(float)
 
 
 def langid_reasons(langs: pd.Series, scores: pd.Series, conf: LangIdConfig) -> pd.Series:
-    """The pandas reference of the stage's rule: ``langid:no_language`` / ``langid:low_score`` or None."""
+    """The stage's rule over ``lang``/``lang_score`` in pandas (jobs/stages/langid.py applies the same thresholds
+    and reasons as Spark expressions; tests/test_langid_spark.py runs the same rows through both): no language
+    first, then a score below the language's minimum."""
     reasons = pd.Series([None] * len(langs), dtype=object, index=langs.index)
     low = scores.to_numpy() < min_score_for(langs, conf).to_numpy()
-    reasons[low] = "langid:low_score"
-    reasons[langs.isna().to_numpy()] = "langid:no_language"
+    reasons[low] = LOW_SCORE
+    no_language = langs.isna().to_numpy() | (langs.fillna("").to_numpy() == "")
+    reasons[no_language] = NO_LANGUAGE
     return reasons

@@ -1,8 +1,11 @@
-"""Unicode character classes shared by the text rules: the CJK ranges as regex character-class bodies
-(``f"[{HAN}]"``), and per-code-point lookup tables for the classes that vectorized code tests on arrays.
+"""Unicode character classes shared by the text rules — the one definition of each script's code points
+(``SCRIPT_RANGES``), as regex character-class bodies (``f"[{HAN}]"``) and as per-code-point lookup tables for the
+classes that vectorized code tests on arrays. Language ID, the quality rules, normalization and MinHash shingling
+all read their Han/Kana/Hangul ranges from here.
 
-Han: CJK Unified Ideographs, Extension A and the Compatibility Ideographs (the BMP blocks web text uses). Kana:
-Hiragana, Katakana and the Katakana phonetic extensions: their presence is what tells Japanese from Chinese.
+Han: CJK Unified Ideographs, Extension A, the Compatibility Ideographs, and planes 2 and 3 (Extensions B to I and
+the compatibility supplement: those two planes hold nothing else). Kana: Hiragana, Katakana, the Katakana phonetic
+extensions and half-width Katakana: their presence is what tells Japanese from Chinese.
 
 The tables are built lazily, once per Python worker, from the same regular expressions the rules use elsewhere
 (``\\w``, ``[^\\W\\d_]``), so an array lookup and a regex always agree on what a word character or a letter is.
@@ -15,8 +18,31 @@ from functools import cache
 
 import numpy as np
 
-HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-KANA = "\u3040-\u30ff\u31f0-\u31ff"
+# Inclusive code-point ranges of the letters of each script (only letters are counted where a rule counts script
+# letters: udfs.langid picks them out first).
+SCRIPT_RANGES: dict[str, tuple[tuple[int, int], ...]] = {
+    "kana": ((0x3040, 0x30FF), (0x31F0, 0x31FF), (0xFF66, 0xFF9F)),
+    "hangul": ((0x1100, 0x11FF), (0x3130, 0x318F), (0xAC00, 0xD7AF)),
+    "han": ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3FFFF)),
+    "thai": ((0x0E00, 0x0E7F),),
+    "greek": ((0x0370, 0x03FF), (0x1F00, 0x1FFF)),
+    "cyrillic": ((0x0400, 0x052F), (0x1C80, 0x1C8F), (0x2DE0, 0x2DFF), (0xA640, 0xA69F)),
+    "arabic": ((0x0600, 0x06FF), (0x0750, 0x077F), (0x08A0, 0x08FF), (0xFB50, 0xFDFF), (0xFE70, 0xFEFF)),
+    "hebrew": ((0x0590, 0x05FF), (0xFB1D, 0xFB4F)),
+    "devanagari": ((0x0900, 0x097F), (0xA8E0, 0xA8FF)),
+    "latin": ((0x0041, 0x005A), (0x0061, 0x007A), (0x00C0, 0x024F), (0x1E00, 0x1EFF)),
+}
+CJK_OTHER_RANGES: tuple[tuple[int, int], ...] = ((0x2E80, 0x2FDF), (0x3100, 0x312F), (0x3190, 0x31EF))
+"""CJK characters of no one script: radicals, Bopomofo, Kanbun and strokes (counted by MinHash's CJK share)."""
+
+
+def character_class(ranges: tuple[tuple[int, int], ...]) -> str:
+    """The body of a regex character class (``f"[{body}]"``) matching ``ranges``."""
+    return "".join(f"{chr(low)}-{chr(high)}" for low, high in ranges)
+
+
+HAN = character_class(SCRIPT_RANGES["han"])
+KANA = character_class(SCRIPT_RANGES["kana"])
 CJK = HAN + KANA
 
 UNICODE_SIZE = 0x110000
@@ -49,6 +75,23 @@ def letter_table() -> np.ndarray:
 def code_points(text: str) -> np.ndarray:
     """The code points of ``text`` as a uint32 array (lone surrogates kept as themselves)."""
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def in_ranges(points: np.ndarray, ranges: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """Per code point of ``points``: does it fall in one of ``ranges``."""
+    inside = np.zeros(points.shape, dtype=bool)
+    for low, high in ranges:
+        inside |= (points >= low) & (points <= high)
+    return inside
+
+
+@cache
+def cjk_table() -> np.ndarray:
+    """Boolean table over every code point: Han or Kana (the ``CJK`` character class)."""
+    table = np.zeros(UNICODE_SIZE, dtype=bool)
+    for low, high in SCRIPT_RANGES["han"] + SCRIPT_RANGES["kana"]:
+        table[low : high + 1] = True
+    return table
 
 
 _LETTER_BIT, _HAN_BIT, _KANA_BIT = 1, 2, 4

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from udfs.dedup.config import NearDedupConfig, ShingleConfig, TextKeyConfig
+from udfs.scripts import CJK_OTHER_RANGES, SCRIPT_RANGES, in_ranges
 
 _MAX_SIGNATURE = np.uint32(0xFFFFFFFF)
 # Shingles × permutations per numpy chunk: 2k × 128 × 8 bytes = 2 MiB, small enough to stay in cache.
@@ -38,17 +39,8 @@ _CHUNK_CELLS = 1 << 18
 # Characters per slice of a batch in batch_band_hashes (~60 bytes of temporaries per character: ~250 MB).
 _MAX_BATCH_CHARS = 4_000_000
 
-_CJK_RANGES = (
-    (0x1100, 0x11FF),  # Hangul Jamo
-    (0x2E80, 0x2FDF),  # CJK radicals
-    (0x3040, 0x30FF),  # Hiragana, Katakana
-    (0x3100, 0x31FF),  # Bopomofo, Hangul compatibility Jamo, Katakana extensions
-    (0x3400, 0x4DBF),  # CJK extension A
-    (0x4E00, 0x9FFF),  # CJK unified ideographs
-    (0xAC00, 0xD7AF),  # Hangul syllables
-    (0xF900, 0xFAFF),  # CJK compatibility ideographs
-    (0x20000, 0x3FFFF),  # CJK extensions B+
-)
+# Han, Kana, Hangul and the CJK characters of no one script (udfs.scripts: the one table of script ranges).
+_CJK_RANGES = SCRIPT_RANGES["han"] + SCRIPT_RANGES["kana"] + SCRIPT_RANGES["hangul"] + CJK_OTHER_RANGES
 
 
 def _splitmix64(values: np.ndarray) -> np.ndarray:
@@ -220,9 +212,7 @@ def paragraph_keys(lines: pd.DataFrame, text_key: TextKeyConfig, min_chars: int)
 def cjk_share(points: CodePoints) -> np.ndarray:
     """Share of non-space characters of each document that are Han, Kana or Hangul."""
     chars = points.chars
-    cjk = np.zeros(len(chars), dtype=bool)
-    for low, high in _CJK_RANGES:
-        cjk |= (chars >= low) & (chars <= high)
+    cjk = in_ranges(chars, _CJK_RANGES)
     doc = points.doc_of_char
     n_docs = len(points.starts)
     non_space = np.bincount(doc, weights=(chars != 32), minlength=n_docs)
