@@ -298,3 +298,38 @@ def test_pipeline_hook_chains_exact_and_near(spark: Any, tmp_path: Path) -> None
         "r": ("langid:low_score", None),
     }
     assert result.filter(F.col("stage") == "dedup").count() == 2
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The keep policy: one order (udfs/dedup/keep.py), the same in Spark and in pandas
+# ---------------------------------------------------------------------------------------------------------------
+
+KEEP_ROWS = [  # id, date, text_length, quality
+    ("d", "2024-01-01", 40, 0.5),
+    ("a", "2024-01-01", 90, None),
+    ("c", None, 90, 0.9),
+    ("b", "2023-06-30", 10, 0.5),
+    ("e", None, 40, None),
+    ("f", "2023-06-30", 90, 0.9),
+]
+
+
+@pytest.mark.parametrize(
+    ("keep", "expected"),
+    [
+        ("first", ["b", "f", "a", "d", "c", "e"]),
+        ("longest", ["f", "a", "c", "d", "e", "b"]),
+        ("quality", ["f", "c", "b", "d", "a", "e"]),
+    ],
+)
+def test_keep_order_is_the_same_in_spark_and_pandas(spark: Any, keep: str, expected: list[str]) -> None:
+    import pandas as pd
+
+    from jobs.stages.dedup import keep_key
+    from udfs.dedup.keep import rank_for_keep
+
+    conf = DedupConfig(keep=keep)
+    frame = spark.createDataFrame(KEEP_ROWS, "id string, date string, text_length int, quality double")
+    in_spark = [r["id"] for r in frame.orderBy(keep_key(conf)).collect()]
+    local = pd.DataFrame(KEEP_ROWS, columns=["id", "date", "text_length", "quality"])
+    assert in_spark == rank_for_keep(local, conf)["id"].tolist() == expected
