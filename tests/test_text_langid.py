@@ -1,10 +1,14 @@
-"""Language ID on literal texts and on the Tatoeba sentences of the biggest web languages.
+"""Language ID on literal texts, on real sentences of the hard pairs and on the Tatoeba sentences of the biggest web
+languages.
 
-The short sentences below were written for these tests; the comments give what lid.176.ftz alone says of them
-(top labels and probabilities, measured), so each test shows the step that changes the answer.
+The short sentences of the first tests were written for them; ``HARD_PAIRS`` are real sentences (sources and
+licences above the list). The comments give what lid.176.ftz alone says of them (top labels and probabilities,
+measured), so each test shows the step that changes the answer.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -22,6 +26,7 @@ from udfs.langid import (
     script_candidates,
     script_shares,
 )
+from udfs.scripts import CJK, in_ranges
 
 CONF = LangIdConfig()
 ISO3_TO_LID = {
@@ -123,6 +128,17 @@ def test_half_width_katakana_is_kana() -> None:
     # udfs.scripts is the one table: half-width Katakana (U+FF66-FF9F) counts as Kana for langid as for the rest
     assert script_shares("ｶﾀｶﾅ") == pytest.approx({**dict.fromkeys(SCRIPTS, 0.0), "kana": 1.0})
     assert decide_language("東京ｶﾀｶﾅ", ["zh"], np.array([0.9]), CONF) == ("ja", 1.0, "script")
+
+
+def test_one_table_of_script_ranges() -> None:
+    """udfs.scripts is the one definition: the quality rules' CJK class and MinHash's CJK share read it (issue 12)."""
+    from udfs.dedup.minhash import _CJK_RANGES
+    from udfs.quality.text import _is_cjk_point
+
+    points = np.array([0x4E00, 0x20000, 0xFF66, 0x3042, 0xAC00, 0x3105, 0x41])  # 一 𠀀 ｦ あ 가 ㄅ A
+    assert _is_cjk_point(points).tolist() == [True, True, True, True, False, False, False]
+    assert in_ranges(points, _CJK_RANGES).tolist() == [True] * 6 + [False]
+    assert re.findall(f"[{CJK}]", "一𠀀ｦあ가ㄅA") == ["一", "𠀀", "ｦ", "あ"]
 
 
 def test_script_narrowing_only_overrules_an_impossible_label() -> None:
