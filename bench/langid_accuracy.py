@@ -4,13 +4,14 @@ languages × 200, none from this repository; build it first), our detector again
     .venv/bin/python bench/langid_data.py                                   # once: .cache/langid/{dev,test}.tsv
     .venv/bin/python bench/langid_accuracy.py --split test --baseline fb92f59 [--errors id] [--gettext]
 
-Columns: ``fasttext`` = lid.176.ftz top label on the cleaned text; ``baseline`` = udfs.langid at ``--baseline``
-(a git worktree in .cache/langid/, run in a subprocess on the same sentences); ``ours`` = udfs.langid with
-conf/langid.yaml; ``no_vote`` = ours with fastText alone (script evidence kept); ``ft+py3`` = the vote of fastText
-and py3langid only, no language terms; ``no_bias`` = ours without the per-language terms; ``vote_all`` = ours with
-every sentence voted on (no fastText gate). Summary rows: macro and worst over the 20 big web languages (the
-issue's target), macro over all 28. Speed: CPU seconds (``time.process_time``, least of ``--repeats``) of
-``detect_languages`` over the whole set, as sentences per second per core.
+Columns: ``fasttext`` = lid.176.ftz top label on the cleaned text; ``baseline`` = udfs.langid at
+``--baseline`` (its udfs/ unpacked with git archive into .cache/langid/, run in a subprocess on the same
+sentences); ``ours`` = udfs.langid with conf/langid.yaml; ``no_vote`` = ours with fastText alone (script evidence
+kept); ``ft+py3`` = the vote of fastText and py3langid only, no language terms; ``no_bias`` = ours without the
+per-language terms; ``vote_all`` = ours with every sentence voted on (no fastText gate). Summary rows: macro and
+worst over the 20 big web languages (the issue's target), macro over all 28. Speed: CPU seconds
+(``time.process_time``, least of ``--repeats``) of ``detect_languages`` over the whole set, as sentences per
+second per core; ``--pages``: pages per second per core on real WET files instead.
 
 ``--gettext`` adds the older table: gettext catalogue messages and the Tatoeba fixture (see ``gettext_sentences``).
 """
@@ -156,11 +157,14 @@ print(json.dumps({"langs": result["lang"].tolist(), "scores": result["lang_score
 
 
 def baseline(revision: str, split_path: Path, repeats: int) -> tuple[list[str | None], list[float], float]:
-    """Predictions and CPU seconds of ``udfs.langid`` at ``revision`` (a git worktree), on the same sentences."""
+    """Predictions, scores and CPU seconds of ``udfs.langid`` at ``revision``, on the same sentences."""
     tree = REPO / ".cache" / "langid" / f"baseline-{revision}"
-    if not tree.exists():
-        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), revision], check=True,
-                       capture_output=True)  # fmt: skip
+    if not (tree / "udfs").exists():
+        # The revision's udfs/ only, unpacked from git (no worktree: the repository's metadata stays untouched).
+        tree.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", revision, "udfs"], check=True,
+                                 capture_output=True).stdout  # fmt: skip
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
     out = subprocess.run([sys.executable, "-c", BASELINE_SCRIPT, str(tree), str(split_path), str(repeats)],
                          check=True, capture_output=True, text=True).stdout  # fmt: skip
     result = json.loads(out.splitlines()[-1])
