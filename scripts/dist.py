@@ -147,12 +147,15 @@ def build_env_archive(wheel: Path, python: str, extra: str, out: Path, cache_roo
 
 
 def model_entries(conf_path: str, overrides: list[str]) -> dict[str, Path]:
-    """Conf key → model file to ship: the LID model and every configured KenLM and classifier model."""
+    """Conf key → model file to ship: the LID model, every configured KenLM and quality-classifier model and the
+    category classifier."""
     conf = load_config(conf_path, overrides)
     entries: dict[str, Path] = {"langid.model_path": Path(conf.langid.model_path or bundled_lid_model_path())}
     for section in ("perplexity", "quality_classifier"):
         for lang, path in sorted(conf.section(section).models.items()):
             entries[f"{section}.models.{lang}"] = Path(path)
+    if conf.categories.classifier_model:
+        entries["categories.classifier_model"] = Path(conf.categories.classifier_model)
     for key, path in entries.items():
         if not path.is_file():
             raise ConfigError(f"{key}: model not found: {path}")

@@ -108,6 +108,7 @@ def test_models_archive_holds_every_configured_model_at_its_root(tmp_path: Path)
         f"perplexity.models.en={fake_model(tmp_path / 'kenlm' / 'en.binary', b'kenlm en')}",
         f"perplexity.models.zh={fake_model(tmp_path / 'kenlm' / 'zh.binary', b'kenlm zh')}",
         f"quality_classifier.models.en={fake_model(tmp_path / 'clf' / 'quality_en.bin', b'fasttext en')}",
+        f"categories.classifier_model={fake_model(tmp_path / 'clf' / 'category.bin', b'fasttext categories')}",
     ]
     fake_model(tmp_path / "kenlm" / "en.json", b'{"lower_case": true}')  # en's sidecar; zh has none
     out = tmp_path / "dist"
@@ -121,6 +122,7 @@ def test_models_archive_holds_every_configured_model_at_its_root(tmp_path: Path)
         "en.json": b'{"lower_case": true}',
         "zh.binary": b"kenlm zh",
         "quality_en.bin": b"fasttext en",
+        "category.bin": b"fasttext categories",
     }
     assert b"CC BY-SA 3.0" in contents["ATTRIBUTION.md"]
     expected = {
@@ -128,6 +130,7 @@ def test_models_archive_holds_every_configured_model_at_its_root(tmp_path: Path)
         "perplexity.models.en": "models/en.binary",
         "perplexity.models.zh": "models/zh.binary",
         "quality_classifier.models.en": "models/quality_en.bin",
+        "categories.classifier_model": "models/category.bin",
     }
     assert settings == expected
     assert json.loads((out / "models.json").read_text()) == expected
