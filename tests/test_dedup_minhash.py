@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,6 +18,7 @@ from udfs.dedup.minhash import (
     jaccard,
     normalized_code_points,
     pair_jaccard,
+    paragraph_keys,
     shingle_hashes,
     signatures,
 )
@@ -101,6 +104,20 @@ def test_normalization_per_text_key() -> None:
         "",
         "中文，标点。",
     ]
+
+
+def test_paragraph_keys_use_unicode_whitespace_and_skip_short_lines() -> None:
+    """Paragraph dedup keys come from the one normalization: a no-break or ideographic space is whitespace (Java's
+    ASCII-only ``\\s`` was not); lines empty once normalized, or shorter than ``min_chars``, get no key."""
+    lines = pd.DataFrame({
+        "id": ["a", "a", "b", "b", "c"],
+        "pos": [0, 1, 0, 1, 0],
+        "line": ["Call 555-0100\u00a0 now", "  \t ", "call 555-0100 NOW", "ok", "CALL\u3000555-0100 now!"],
+    })
+    keys = paragraph_keys(lines, TextKeyConfig(strip_digits=True), min_chars=3)
+    assert list(zip(keys["id"], keys["pos"], strict=True)) == [("a", 0), ("b", 0), ("c", 0)]
+    assert keys["_key"][0] == keys["_key"][1] != keys["_key"][2]  # "!" is kept: punctuation is not stripped here
+    assert keys["_key"][0] == hashlib.sha256(b"call - now").digest()
 
 
 def test_shingle_counts_word_char_and_short_docs() -> None:
