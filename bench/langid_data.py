@@ -8,12 +8,14 @@ Sources, best first (each language takes what its prose sources give, then fills
 1. ``doc``: translated Debian manuals, HTML, paragraphs outside ``<pre>``/``<code>``: the Installation Guide
    (``installation-guide-amd64``, /usr/share/doc/installation-guide-amd64/<lang>/), the Debian Reference
    (``debian-reference-<lang>``, /usr/share/doc/debian-reference-common/docs/*.<lang>.html) and the Debian FAQ
-   (``debian-faq-<lang>``, /usr/share/doc/debian/FAQ/<lang>/). Licences: GPL-2+ (guide, reference), GPL-2+ (FAQ).
+   (``debian-faq-<lang>``, /usr/share/doc/debian/FAQ/<lang>/). Licences: GPL-2 (guide), GPL-2+ (reference); the FAQ
+   per its package's copyright file.
 2. ``man``: translated manual pages (``manpages-<lang>`` and the translations other packages ship,
    /usr/share/man/<locale>/), roff markup removed, running text only (no request lines, no tables).
 3. ``fortune``: fortune-cookie files (``fortunes-cs`` — Czech, and Slovak in ``klasik-sk`` —, ``fortunes-de``,
    ``fortunes-es``, ``fortunes-it``, ``fortunes-pl``, ``fortunes-ru``, ``fortunes-br``, ``fortunes-zh`` without
-   the classical-poetry files): quotations, proverbs, jokes — the closest to web prose here.
+   the classical-poetry files): quotations, proverbs, jokes — the closest to web prose here (GPL-2+ mostly; each
+   package's /usr/share/doc/<package>/copyright says).
 4. ``gettext``: translated UI messages (/usr/share/locale/<locale>/LC_MESSAGES/*.mo), the short technical fill for
    languages with little prose installed (ar, fa, ms, bs, nn, and sk/hr beyond the above).
 
