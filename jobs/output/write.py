@@ -57,6 +57,16 @@ def read_written(spark: Any, output: str) -> DataFrame:
     only one part has are null in the other): what the stages over the written output read."""
     output = output.rstrip("/")
     documents = spark.read.parquet(f"{output}/documents")
+    rejected = spark.read.parquet(f"{output}/rejected")
     null = F.lit(None).cast("string")
     documents = documents.select("*", *[null.alias(c) for c in ("stage", "reason") if c not in documents.columns])
-    return documents.unionByName(spark.read.parquet(f"{output}/rejected"), allowMissingColumns=True)
+    # A part that wrote no row is a schema-only folder named shard=empty, so its partition column is a string where
+    # the other part's is a number (and Spark's ANSI casts refuse "empty"): a column typed differently on the two
+    # sides is read as a string on both.
+    types = dict(rejected.dtypes)
+    clash = {name for name, kind in documents.dtypes if name in types and types[name] != kind}
+
+    def aligned(frame: DataFrame) -> DataFrame:
+        return frame.select(*[F.col(c).cast("string").alias(c) if c in clash else F.col(c) for c in frame.columns])
+
+    return aligned(documents).unionByName(aligned(rejected), allowMissingColumns=True)
