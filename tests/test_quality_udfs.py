@@ -489,6 +489,50 @@ def test_conf_file_equals_code_defaults_and_rejects_unknown_override() -> None:
     assert conf.c4.value("min_sentences", "zh") == 2 and conf.c4.value("min_sentences", "en") == 5
 
 
+def exclamation_share(docs: Any, conf: Any, rows: Any) -> dict[str, Any]:
+    """A scorer defined outside udfs/, registered by conf alone (test below)."""
+    import numpy as np
+
+    share = np.full(docs.size, np.nan)
+    for i in np.flatnonzero(rows):
+        share[i] = docs.page[i].count("!") / max(len(docs.page[i]), 1)
+    return {"shouting": share}
+
+
+def test_a_rule_is_registered_by_its_conf_entry_alone() -> None:
+    entry = {"score": "shouting", "scorer": "tests.test_quality_udfs:exclamation_share", "max_exclamation_share": 0.1,
+             "within": [0, 1], "languages": ["en", "de"], "source": "ours: test"}  # fmt: skip
+    conf = QualityConfig.from_dict({"style": {"reason_prefix": "st", "rules": {"exclamations": entry}}}, "quality")
+    assert conf.rules()[-1].reason == "st:exclamations" and output_columns(conf)["shouting"] == "double"
+    for family in conf.families:
+        conf = conf.replace_family(family, enabled=family == "style")
+    texts = ["Buy now!!!", "Buy now!!!", "Hello."]
+    batch = pd.DataFrame({"text": texts, "url": [None] * 3, "lang": ["en", "fr", "de"]})
+    scores = tag_batch(batch, conf)
+    assert reasons(scores, batch["lang"], conf).tolist() == ["st:exclamations", None, None]
+    assert scores["shouting"].tolist()[0] == pytest.approx(0.3) and math.isnan(scores["shouting"][1])
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"score": "x", "min_x": 1}, r"quality\.f\.rules\.r\.source: say where"),
+        ({"min_x": 1, "source": "s"}, r"quality\.f\.rules\.r\.score: the score column is required"),
+        ({"score": "x", "min_x": 1, "source": "s", "colour": 1}, r"quality\.f\.rules\.r\.colour: unknown key"),
+        ({"score": "x", "min_x": -1, "source": "s"}, r"quality\.f\.rules\.r\.min_x: must be a number >= 0"),
+        ({"score": "x", "max_x": 2, "within": [0, 1], "source": "s"}, r"quality\.f\.rules\.r\.max_x: must be within"),
+        ({"score": "x", "min_x": 1, "drop_x": True, "source": "s"}, r"quality\.f\.rules\.r: a rule is a threshold"),
+        ({"score": "gq_words", "min_x": 1, "source": "s"}, r"quality\.f\.rules\.r: score column or reason already"),
+        ({"score": "x", "min_x": 1, "source": "s", "scorer": "udfs.quality.japanese:nope"},
+         r"quality\.f\.rules\.r\.scorer: cannot import"),
+    ],
+)
+def test_bad_rule_entries_fail_naming_the_key(entry: dict[str, Any], message: str) -> None:
+    entry = {"scorer": "udfs.quality.japanese:hiragana_share", **entry}
+    with pytest.raises(ConfigError, match=message):
+        QualityConfig.from_dict({"f": {"rules": {"r": entry}}}, "quality")
+
+
 def test_batch_equals_row_at_a_time_baseline() -> None:
     texts = [p.read_text(encoding="utf-8") for p in sorted(FIXTURES.glob("*.txt"))]
     texts += ["\n".join(EN_SENTENCES * 2), "\n".join(ZH_SENTENCES), "ひらがなのぶんしょうです。", ""]
