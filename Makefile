@@ -35,8 +35,9 @@ $(STAMP): pyproject.toml
 
 env-spark35: $(STAMP35)
 
-$(STAMP35): pyproject.toml
+$(STAMP35): pyproject.toml scripts/numpy1-no-deps.txt
 	$(call make-venv,$(VENV35),dev$(comma)dist$(comma)spark35)
+	$(VENV35)/bin/python -m pip install -q --no-deps -r scripts/numpy1-no-deps.txt
 
 sample: $(STAMP)
 	$(PY) -m jobs.pipeline --conf conf/local.yaml --input tests/fixtures/wet tests/fixtures/wet_zh --output $(SAMPLE_OUT) --set output.mode=overwrite

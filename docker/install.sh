@@ -50,6 +50,9 @@ find "$stage" -name '__pycache__' -prune -exec rm -rf {} +
 "$PY" -m venv "$PREFIX/env"
 "$PREFIX/env/bin/python" -m pip install -q --upgrade pip
 "$PREFIX/env/bin/python" -m pip install -q "${stage}[${EXTRAS}]"
+if [[ ",${EXTRAS}," == *",spark35,"* ]]; then  # numpy < 2: wheels whose numpy >= 2 pin is metadata only
+    "$PREFIX/env/bin/python" -m pip install -q --no-deps -r "$SOURCE/scripts/numpy1-no-deps.txt"
+fi
 
 mkdir -p "$PREFIX/app"
 rm -rf "$PREFIX/app/jobs" "$PREFIX/app/udfs" "$PREFIX/app/conf"
@@ -58,7 +61,7 @@ cp -r "$stage/jobs" "$stage/udfs" "$stage/conf" "$PREFIX/app/"
 # The environment works on its own (-I: no user site, no PYTHONPATH, not the current folder): the native modules
 # load and the bundled language-ID model answers.
 "$PREFIX/env/bin/python" -I - <<'EOF'
-import fasttext, kenlm, opencc, pyarrow, pyspark, tokenizers  # noqa: F401  native wheels load
+import fasttext, gcld3, kenlm, opencc, py3langid, pyarrow, pyspark, tokenizers  # noqa: F401  native wheels load
 from udfs.models import bundled_lid_model_path
 
 labels, _ = fasttext.load_model(bundled_lid_model_path()).predict("The quick brown fox jumps over the lazy dog.")

@@ -38,9 +38,10 @@ from udfs.models import bundled_lid_model_path  # noqa: E402
 # could only disagree with it), and the project's code ships as cc_refinery.zip so one archive serves many revisions.
 LEFT_OUT_OF_ENV = ("pyspark", "py4j", "cc-refinery")
 MODELS_ATTRIBUTION = REPO_ROOT / "udfs" / "resources" / "ATTRIBUTION.md"
+NUMPY1_NO_DEPS = REPO_ROOT / "scripts" / "numpy1-no-deps.txt"
 # Run by the fresh venv before packing: the wheel alone must give a working language ID (no Makefile extras).
 ENV_SMOKE_TEST = """
-import boto3, ftfy, kenlm, opencc, pycld2, regex, tokenizers, xxhash, yaml  # what the executors import
+import boto3, ftfy, gcld3, kenlm, opencc, py3langid, pycld2, regex, tokenizers, xxhash, yaml  # executors import these
 import pandas as pd
 import pyarrow as pa
 assert pa.Table.from_pandas(pd.DataFrame({"n": [1, 2]})).num_rows == 2  # pyarrow 26 fails here on numpy 1.x
@@ -78,8 +79,9 @@ def interpreter(python: str) -> tuple[str, str]:
 
 
 def env_cache_key(python_executable: str, python_version: str, extra: str) -> str:
-    """What the dependency venv depends on: the declared dependencies, the interpreter and the extra."""
-    digest = hashlib.sha256((REPO_ROOT / "pyproject.toml").read_bytes())
+    """What the dependency venv depends on: the declared dependencies (and the numpy-1 pins), the interpreter and
+    the extra."""
+    digest = hashlib.sha256((REPO_ROOT / "pyproject.toml").read_bytes() + NUMPY1_NO_DEPS.read_bytes())
     digest.update(f"\0{python_executable}\0{python_version}\0{extra}".encode())
     return digest.hexdigest()[:16]
 
@@ -129,6 +131,8 @@ def build_env_archive(wheel: Path, python: str, extra: str, out: Path, cache_roo
         _run([venv_python, "-m", "pip", "install", "-q", "--upgrade", "pip"])
         requirement = f"{wheel.resolve()}[{extra}]" if extra else str(wheel.resolve())
         _run([venv_python, "-m", "pip", "install", "-q", requirement])
+        if "spark35" in extra.split(","):  # numpy < 2: wheels whose numpy >= 2 pin is metadata only
+            _run([venv_python, "-m", "pip", "install", "-q", "--no-deps", "-r", str(NUMPY1_NO_DEPS)])
         _run([venv_python, "-c", ENV_SMOKE_TEST], cwd=work)  # cwd: import udfs from the venv, not the repo
         _run([venv_python, "-m", "pip", "uninstall", "-q", "-y", *LEFT_OUT_OF_ENV])
         (site_packages,) = venv.glob("lib/python*/site-packages")
