@@ -58,6 +58,9 @@ class NormalizeConfig:
     min_han_share: float = 0.3
     """Share of letters that must be Han characters (and no Kana) for a page to count as Chinese."""
     max_blank_lines: int = 2
+    mixed_script_share: float = 0.1
+    """A Chinese page counts as written in one script while the other script's characters stay under this share of
+    its own (``zh_script``; see :func:`chinese_script`)."""
     """Longer runs of blank lines are collapsed to this many."""
     repair_mojibake: bool = True
     """Undo UTF-8 text mis-decoded as cp1252/latin-1 (ftfy's encoding fix only), on text that shows its trace."""
@@ -77,6 +80,8 @@ class NormalizeConfig:
             raise ConfigError(f"{path}.min_han_share: must be within (0, 1]")
         if self.max_blank_lines < 1:
             raise ConfigError(f"{path}.max_blank_lines: must be >= 1")
+        if not 0 <= self.mixed_script_share < 1:
+            raise ConfigError(f"{path}.mixed_script_share: must be within [0, 1)")
 
 
 def _mojibake_fixer_config() -> Any:
@@ -145,18 +150,14 @@ def is_chinese(text: str, conf: NormalizeConfig) -> bool:
     return han / max(letters, 1) >= conf.min_han_share
 
 
-# Below this share of the other script's characters a page is still written in one script (see chinese_script).
-MIXED_SHARE = 0.1
-
-
-def chinese_script(text: str, simplified: str | None = None) -> str:
+def chinese_script(text: str, simplified: str | None = None, mixed_share: float = 0.1) -> str:
     """``simplified``, ``traditional`` or ``mixed``: which script-specific characters the text contains.
 
     Traditional-only characters change under t2s, simplified-only ones under s2t; characters common to both scripts
     change under neither, so a page of only common characters counts as simplified. s2t also rewrites a few common
     characters by context (才→纔, 了→瞭) and regional standards differ (Hong Kong writes 温), so a script counts as
-    the page's own while the other one's characters stay under ``MIXED_SHARE`` of its own. ``simplified`` is the
-    text's t2s conversion when the caller has it already.
+    the page's own while the other one's characters stay under ``mixed_share`` of its own (conf
+    ``normalize.mixed_script_share``). ``simplified`` is the text's t2s conversion when the caller has it already.
     """
     if simplified is None:
         simplified = _converter("t2s").convert(text)
@@ -164,9 +165,9 @@ def chinese_script(text: str, simplified: str | None = None) -> str:
     if traditional_only == 0:
         return "simplified"
     simplified_only = sum(a != b for a, b in zip(text, _converter("s2t").convert(text), strict=False))
-    if simplified_only <= MIXED_SHARE * traditional_only:
+    if simplified_only <= mixed_share * traditional_only:
         return "traditional"
-    if traditional_only <= MIXED_SHARE * simplified_only:
+    if traditional_only <= mixed_share * simplified_only:
         return "simplified"
     return "mixed"
 
@@ -181,7 +182,7 @@ def normalize_batch(batch: pd.DataFrame, conf: NormalizeConfig) -> pd.DataFrame:
         script = None
         if is_chinese(text, conf):
             simplified = _converter("t2s").convert(text)
-            script = chinese_script(text, simplified)
+            script = chinese_script(text, simplified, conf.mixed_script_share)
             if target is not None:  # also a "simplified" page's few traditional characters
                 text = simplified if conf.opencc_mode == "t2s" else target.convert(text)
         texts.append(text)
