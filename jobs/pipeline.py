@@ -223,7 +223,8 @@ class PipelineJob(Job):
                 self.lock = None
 
     def run_sharded(self, spark: Any, args: argparse.Namespace, conf: PipelineConfig) -> int:
-        from jobs.sharded import ShardedRun, summarize
+        from jobs.output.accounting import summarize
+        from jobs.sharded import ShardedRun
 
         started = time.time()
         run_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
