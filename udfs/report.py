@@ -73,6 +73,9 @@ class ReportConfig:
     """Languages drawn as their own colour in the stacked token plot; the others are drawn as ``other``."""
     signals: dict[str, SignalHistogram] = field(default_factory=_default_signals)
     """Quality-signal columns to summarize and their histogram ranges; a column absent from the data is skipped."""
+    percentile_accuracy: int = 10000
+    """``accuracy`` of Spark's ``percentile_approx`` for the signals' p10/p50/p90 (relative error about 1/accuracy;
+    Spark's own default)."""
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], path: str) -> ReportConfig:
@@ -85,6 +88,8 @@ class ReportConfig:
             raise ConfigError(f"{path}.top_n: must be >= 1, got {self.top_n}")
         if self.top_languages < 1:
             raise ConfigError(f"{path}.top_languages: must be >= 1, got {self.top_languages}")
+        if self.percentile_accuracy < 1:
+            raise ConfigError(f"{path}.percentile_accuracy: must be >= 1, got {self.percentile_accuracy}")
         for name, spec in self.signals.items():
             if not spec.low < spec.high:
                 raise ConfigError(f"{path}.signals.{name}: low must be < high, got {spec.low} >= {spec.high}")

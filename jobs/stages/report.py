@@ -127,7 +127,7 @@ def signal_tables(documents: DataFrame, rejected: DataFrame, conf: ReportConfig)
     records = _signal_records(documents, rejected, names)
     if records is None:
         return pd.DataFrame(columns=SIGNAL_COLUMNS), pd.DataFrame(columns=SUMMARY_COLUMNS)
-    quantiles = F.percentile_approx("value", [0.1, 0.5, 0.9], 10000)
+    quantiles = F.percentile_approx("value", [0.1, 0.5, 0.9], conf.percentile_accuracy)
     summary = (
         records.groupBy("signal", "part")
         .agg(F.count(F.lit(1)).alias("count"), F.mean("value").alias("mean"), F.min("value").alias("min"),
