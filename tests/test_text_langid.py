@@ -220,7 +220,8 @@ def test_lang_mixed_share_by_characters() -> None:
     )
     short = "Menu"
     page = "\n".join([english, short, english, german, english, english])
-    result = detect_languages(pd.Series([page, "\n".join([english] * 3 + [german]), english]), CONF)
+    mixed = LangIdConfig(mixed_enabled=True)
+    result = detect_languages(pd.Series([page, "\n".join([english] * 3 + [german]), english]), mixed)
     # lid.176 on the whole of the second page says German although three of its four lines are English:
     # lang_mixed is what shows it
     assert result["lang"].tolist() == ["en", "de", "en"]
@@ -228,16 +229,18 @@ def test_lang_mixed_share_by_characters() -> None:
     assert result.loc[0, "lang_mixed"] == pytest.approx(len(german) / (4 * len(english) + len(german)))
     assert result.loc[1, "lang_mixed"] == pytest.approx(3 * len(english) / (3 * len(english) + len(german)))
     assert result.loc[2, "lang_mixed"] == 0.0  # one paragraph: not split
-    fewer = LangIdConfig(mixed_min_paragraphs=5)
+    fewer = LangIdConfig(mixed_enabled=True, mixed_min_paragraphs=5)
     assert detect_languages(pd.Series([page]), fewer).loc[0, "lang_mixed"] > 0
     assert detect_languages(pd.Series(["\n".join([english] * 3 + [german])]), fewer).loc[0, "lang_mixed"] == 0.0
+    # Off (the default): null, and no paragraph is identified.
+    assert detect_languages(pd.Series([page]), CONF)["lang_mixed"].isna().all()
 
 
 def test_lang_mixed_ignores_kanji_only_paragraphs_of_japanese_pages() -> None:
     kana = "本日は晴天なり。私たちは公園へ行き、友達と一緒にお弁当を食べました。" * 3
     kanji = "東京都中央区銀座一丁目二番三号株式会社日本電気通信研究所本社事務所所在地連絡先電話番号" * 3
     page = "\n".join([kana, kanji, kana, kana])
-    result = detect_languages(pd.Series([page]), CONF)
+    result = detect_languages(pd.Series([page]), LangIdConfig(mixed_enabled=True))
     assert result.loc[0, "lang"] == "ja" and result.loc[0, "lang_mixed"] == 0.0
 
 

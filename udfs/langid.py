@@ -109,6 +109,9 @@ class LangIdConfig:
     )  # fmt: skip
     """Per-language term added to a language's vote score (``default`` for the others; fitted on the DEV sentences
     of bench/langid_data.py): the per-language decision thresholds of the vote. Only differences count."""
+    mixed_enabled: bool = False
+    """Compute ``lang_mixed`` (null when off). Off by default: it costs ~25-35 % of the stage's CPU time on web
+    pages (one fastText call per sampled paragraph), and the stage keeps its speed without it."""
     mixed_min_paragraphs: int = 4
     """Pages with at least this many paragraphs (blank-line or line separated blocks of ``mixed_min_chars``) get
     paragraph-level language ID for ``lang_mixed``; shorter pages get 0."""
@@ -385,7 +388,8 @@ def detect_languages(texts: pd.Series, conf: LangIdConfig) -> pd.DataFrame:
 
 
 def mixed_language_shares(texts: pd.Series, langs: Sequence[str | None], conf: LangIdConfig, model: Any) -> np.ndarray:
-    """``lang_mixed``: per page, the share (by characters) of its paragraphs whose language is not the page's.
+    """``lang_mixed``: per page, the share (by characters) of its paragraphs whose language is not the page's (all
+    null unless ``mixed_enabled``).
 
     Paragraphs are lines of at least ``mixed_min_chars`` cleaned characters; only pages with at least
     ``mixed_min_paragraphs`` of them are split. At most ``mixed_max_paragraphs`` of a page's paragraphs, evenly
@@ -395,6 +399,8 @@ def mixed_language_shares(texts: pd.Series, langs: Sequence[str | None], conf: L
     the page's with probability ``mixed_min_score`` or more (a Han-only paragraph of a zh/ja page is not judged:
     fastText mixes the two on Kanji-only lines).
     """
+    if not conf.mixed_enabled:
+        return np.full(len(langs), np.nan)
     shares = np.zeros(len(langs), dtype=np.float64)
     owners: list[int] = []
     paragraphs: list[str] = []
