@@ -734,6 +734,7 @@ class MemoryStream(io.RawIOBase):
         super().__init__()
         self._view = memoryview(data).cast("B")
         self._position = 0
+        self.size = len(self._view)  # what the reader's byte accounting compares its consumption with
 
     def readable(self) -> bool:
         return True
