@@ -293,8 +293,10 @@ class PipelineJob(Job):
         outputs = {"documents": f"{output}/documents", "rejected": f"{output}/rejected"}
         report_error = None
         try:
-            self.run_output_stages(spark, output, conf, run_id, total_read)
-            token_table = tokens_by_category(spark.read.parquet(f"{output}/documents"))
+            results = self.run_output_stages(spark, output, conf, run_id, total_read)
+            token_table = results.get("tokens_by_category")
+            if token_table is None:  # no report stage: the summary's table alone
+                token_table = tokens_by_category(spark.read.parquet(f"{output}/documents"))
             if "report" in self.stages and conf.report.enabled:
                 outputs["reports"] = f"{output}/reports"
         except Exception as exc:  # the data is written: still write the manifest, then fail the run
@@ -344,13 +346,15 @@ class PipelineJob(Job):
             return 1
         return 0
 
-    def run_output_stages(self, spark: Any, output: str, conf: PipelineConfig, run_id: str, total_read: int) -> None:
-        """The stages of ``OUTPUT_STAGES`` that run, over every row written, called as the transform stages are."""
+    def run_output_stages(self, spark: Any, output: str, conf: PipelineConfig, run_id: str,
+                          total_read: int) -> dict[str, Any]:  # fmt: skip
+        """The stages of ``OUTPUT_STAGES`` that run, over every row written, called as the transform stages are;
+        returns the small tables they hand back (``StageContext.results``)."""
         from jobs.output.write import read_written
 
         stages = [stage for stage in OUTPUT_STAGES if stage in self.stages]
         if not stages:
-            return
+            return {}
         tokenizer = conf.tokens.tokenizer if "tokens" in self.stages else None
         run = {"run_id": run_id, "stages": self.stages, "records_read": total_read, "tokenizer": tokenizer}
         context = StageContext(spark=spark, conf=conf, output=output,
@@ -358,6 +362,7 @@ class PipelineJob(Job):
         written = read_written(spark, output)
         for stage in stages:
             importlib.import_module(f"jobs.stages.{stage}").apply(written, context)
+        return context.results
 
 
 def print_summary(manifest: dict[str, Any], manifest_path: str, token_table: Any = None, top_n: int = 20) -> None:

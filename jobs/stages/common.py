@@ -25,6 +25,9 @@ class StageContext:
     run: Mapping[str, Any] = field(default_factory=dict)
     """Facts of the run for the stages over the written output (``report``): run_id, stages, records_read,
     tokenizer."""
+    results: dict[str, Any] = field(default_factory=dict)
+    """Small tables the stages over the written output hand back to the driver (``report``: its token table, which
+    the driver's summary prints, so it is not aggregated a second time)."""
 
 
 # Spark type → pandas dtype that carries nulls without changing type (ints stay ints).

@@ -266,4 +266,5 @@ def apply(frame: DataFrame, context: Any) -> DataFrame:
     )
     reports = write_reports(context.spark, context.output, tables, info, conf)
     LOG.info("report written to %s", reports)
+    context.results["tokens_by_category"] = tables["tokens_by_category"]
     return frame
