@@ -420,7 +420,7 @@ def split_override_key(key: str) -> list[str]:
             position += 1
             if position == len(key):
                 raise ConfigError(f"--set {key}=…: empty key segment")
-    if not parts or not all(parts):
+    if not all(parts):  # "spark.conf." or spark.conf."": the Spark key itself is empty
         raise ConfigError(f"--set {key}=…: empty key segment")
     return parts
 
@@ -431,7 +431,7 @@ def parse_override(assignment: str) -> dict[str, Any]:
     key, sep, raw = assignment.partition("=")
     key = key.strip()
     if not sep or not key:
-        shown = key if sep else f"{assignment[:40]}" if not is_secret_key(assignment) else "(hidden)"
+        shown = key if sep else "(hidden)" if is_secret_key(assignment) else assignment[:40]
         raise ConfigError(f"--set {shown}: expected key.sub=value")
     parts = split_override_key(key)
     try:
