@@ -22,6 +22,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from jobs import jvm_archive  # noqa: E402
 from udfs.config import PipelineConfig, load_config, read_conf_file  # noqa: E402
 from udfs.errors import ConfigError, InputError  # noqa: E402
 from udfs.secrets import conf_secrets, install_stream_redaction  # noqa: E402
@@ -151,7 +152,7 @@ class Job:
             submitted = SparkConf()
         if submitted is None and spark_conf.master:
             builder = builder.master(spark_conf.master)
-        settings = spark_conf.settings()
+        settings = jvm_archive.driver_settings(conf)
         for key, value in settings.items():
             if submitted is not None and submitted.contains(key):
                 continue  # spark-submit --conf wins over the YAML
@@ -162,7 +163,13 @@ class Job:
         else:
             master = spark_conf.master  # none: pyspark starts local[*]
         use_driver_python_in_local_mode(master, settings)
-        spark = builder.getOrCreate()
+        try:
+            spark = builder.getOrCreate()
+        except Exception:
+            if not jvm_archive.discard():  # a JVM that cannot map its class archive gets one more start, without
+                raise
+            without = spark_conf.settings().get(jvm_archive.JAVA_OPTIONS, "")
+            spark = builder.config(jvm_archive.JAVA_OPTIONS, without).getOrCreate()
         master = spark.sparkContext.master
         if not master.startswith("local") and (REPO_ROOT / "udfs").is_dir():
             # Code on disk (repository or installed wheel) is zipped for the executors; code imported from a zip
@@ -195,6 +202,7 @@ class Job:
             code = EXIT_BAD_INPUT
         finally:
             spark.stop()
+            jvm_archive.finish()
         sys.exit(code)
 
 

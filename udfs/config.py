@@ -238,6 +238,10 @@ class SparkConfig:
     """Extra Spark settings (scalars, passed as strings); a value given to spark-submit ``--conf`` wins."""
     checkpoint_dir: str | None = None
     """Where dedup's connected components checkpoint; default ``<output>/_tmp``, deleted when the run ends."""
+    class_archive_dir: str | None = None
+    """Local runs only: a folder for the driver JVM's class-data-sharing archive (``auto``: the user's cache
+    folder), dumped by the first run and mapped by later ones to cut the JVM's start-up and class-loading CPU
+    (``jobs/jvm_archive.py``); ~200 MB per Java/Spark/JVM-options combination. Null: off."""
 
     def validate(self, path: str) -> None:
         for key, value in self.conf.items():

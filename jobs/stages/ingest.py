@@ -90,7 +90,9 @@ def _launch_settings(conf: PipelineConfig) -> Any:
     settings = SparkConf()
     if not launched_by_spark_submit() and conf.spark.master:
         settings.setMaster(conf.spark.master)
-    return settings.setAll(list(conf.spark.settings().items()))
+    from jobs.jvm_archive import driver_settings
+
+    return settings.setAll(list(driver_settings(conf).items()))
 
 
 class SparkHadoopFiles:
