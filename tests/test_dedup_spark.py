@@ -3,6 +3,7 @@ connected components, incremental index."""
 
 from __future__ import annotations
 
+import logging
 import random
 from pathlib import Path
 from types import SimpleNamespace
@@ -252,6 +253,28 @@ def test_connected_components_on_a_long_path_and_a_star(spark: Any, tmp_path: Pa
         "x": "x",
         "y": "x",
     }
+
+
+def test_rounds_stop_when_the_edges_are_stars(spark: Any, caplog: pytest.LogCaptureFixture) -> None:
+    from udfs.dedup.components import _star_forest
+
+    def edges(pairs: list[tuple[str, str]]) -> Any:
+        return spark.createDataFrame(pairs, "u string, v string")
+
+    assert _star_forest(edges([("b", "a"), ("c", "a"), ("e", "d")])) == (3, True)
+    assert _star_forest(edges([("c", "b"), ("b", "a")])) == (2, False)  # b is a leaf and a centre
+    assert _star_forest(edges([("c", "a"), ("c", "b")])) == (2, False)  # c has two centres
+    assert _star_forest(edges([])) == (0, True)
+    # Member → bucket root edges with no overlap (the common case) are stars already: no round runs.
+    caplog.set_level(logging.INFO, logger="cc_refinery.dedup")
+    stars = spark.createDataFrame([("b", "a"), ("c", "a"), ("e", "d")], "src string, dst string")
+    assert sorted(tuple(r) for r in connected_components(stars).collect()) == [
+        ("a", "a"), ("b", "a"), ("c", "a"), ("d", "d"), ("e", "d")
+    ]
+    assert "converged after 0 rounds (3 edges)" in caplog.text
+    chain = spark.createDataFrame([("c", "b"), ("b", "a")], "src string, dst string")
+    assert {r["id"]: r["component"] for r in connected_components(chain).collect()} == {"a": "a", "b": "a", "c": "a"}
+    assert "converged after 1 rounds (2 edges)" in caplog.text
 
 
 # ---------------------------------------------------------------------------------------------------------------
