@@ -573,3 +573,20 @@ def test_zh_real_prose_has_no_ad_lines_and_keyword_lists_do() -> None:
     # three of four short segments share 减肥 (0.75) stuffs; two of four (0.5) does not
     assert is_keyword_stuffing("减肥茶 减肥药 减肥 北京")
     assert not is_keyword_stuffing("减肥茶 减肥药 上海 北京")
+
+
+def test_stop_word_tree_matches_the_longest_word_first_alternation() -> None:
+    import random
+    import re
+
+    from udfs.quality.chinese import trie_pattern
+
+    words = {"的", "的话", "的话语", "我们", "我", "一个", "不", "不但", "不但是"}
+    tree = re.compile(trie_pattern(words))
+    alternation = re.compile("|".join(map(re.escape, sorted(words, key=len, reverse=True))))
+    assert tree.findall("我们的话语不但是一个的话不x的") == ["我们", "的话语", "不但是", "一个", "的话", "不", "的"]
+    chars = sorted({c for w in words for c in w}) + ["x"]
+    rng = random.Random(7)
+    for _ in range(3000):
+        text = "".join(rng.choice(chars) for _ in range(rng.randint(0, 30)))
+        assert tree.findall(text) == alternation.findall(text), text

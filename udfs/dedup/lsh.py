@@ -9,6 +9,8 @@ the weighted sum of both areas under the curve, integrated numerically (here: tr
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 _GRID_POINTS = 2001
@@ -36,10 +38,12 @@ def lsh_errors(threshold: float, bands: np.ndarray, rows: np.ndarray) -> tuple[n
     return _area(0.0, threshold, bands, rows, above=False), _area(threshold, 1.0, bands, rows, above=True)
 
 
+@lru_cache(maxsize=64)
 def optimal_bands_rows(
     threshold: float, num_perm: int, false_positive_weight: float = 0.5, false_negative_weight: float = 0.5
 ) -> tuple[int, int]:
-    """The (bands, rows) with ``bands * rows <= num_perm`` minimizing the weighted FP + FN areas."""
+    """The (bands, rows) with ``bands * rows <= num_perm`` minimizing the weighted FP + FN areas (remembered: every
+    batch of a shard asks, and the search integrates over every (bands, rows) pair)."""
     pairs = np.array([(b, r) for b in range(1, num_perm + 1) for r in range(1, num_perm // b + 1)])
     fp, fn = lsh_errors(threshold, pairs[:, 0], pairs[:, 1])
     error = false_positive_weight * fp + false_negative_weight * fn
