@@ -180,6 +180,7 @@ def table(results: dict[str, Any]) -> str:
     row("CPU-hours per TB", "cpu_h_per_tb", "{:,.0f}")
     row("fixed cost of a run (s)", "fixed_seconds", "{:.1f}")
     row("local[2] speed-up over local[1] (2× input)", "speedup_local2", "{:.2f}")
+    row("local[2] speed-up over local[1], marginal (2× − 1× seconds)", "speedup_local2_marginal", "{:.2f}")
     row("marginal MB per CPU-second (all processes)", "marginal_mb_per_cpu_s")
     row("CPU-hours per TB, from CPU seconds", "cpu_h_per_tb_from_cpu", "{:,.0f}")
     row("fixed CPU-seconds of a run", "fixed_cpu_seconds", "{:.1f}")
@@ -220,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-4x", action="store_true", help="one extra run at 4× for the memory row")
     parser.add_argument("--conf", default="local.yaml", help="the pipeline's --conf for every run of ours")
     parser.add_argument("--table", metavar="JSON", help="only re-render the Markdown table of a results file")
+    parser.add_argument("--name", help="results file name under bench/results/ (default: the date)")
     args = parser.parse_args(argv)
     if args.table:
         results = json.loads(Path(args.table).read_text())
@@ -238,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         r2 = median_runs(repeats, lambda i: pipeline_run(repo, two, 2, f"{tag}-2x-{i}", sharded, args.conf))
         r2_single = median_runs(repeats, lambda i: pipeline_run(repo, two, 1, f"{tag}-2x-local1-{i}", sharded,
                                                                 args.conf))
+        r1_single = median_runs(repeats, lambda i: pipeline_run(repo, one, 1, f"{tag}-1x-local1-{i}", sharded,
+                                                                args.conf))
         rate = marginal(mb1, mb2, r1["seconds"], r2["seconds"], 2)
         # The same from CPU seconds (all processes of the run: driver, JVM, Python workers): what a run costs on
         # any number of cores, and unaffected by other load on the machine, which wall seconds are not.
@@ -249,6 +253,12 @@ def main(argv: list[str] | None = None) -> int:
             "cpu_h_per_tb": round(1e6 / rate / 3600) if rate else None,
             "fixed_seconds": round(r1["seconds"] - mb1 / (rate * 2), 1) if rate else None,
             "speedup_local2": round(r2_single["seconds"] / r2["seconds"], 3),
+            # The same on the work the second MB-worth adds (2× − 1×), where the fixed cost of a run (serial: JVM
+            # start, planning, the driver's small jobs) cancels out.
+            "speedup_local2_marginal": round((r2_single["seconds"] - r1_single["seconds"])
+                                             / (r2["seconds"] - r1["seconds"]), 3) if r2["seconds"] > r1["seconds"]
+            else None,
+            "t1_local1": r1_single["seconds"],
             "cpu_1x": r1["cpu_seconds"], "cpu_2x": r2["cpu_seconds"],
             "marginal_mb_per_cpu_s": cpu_rate,
             "cpu_h_per_tb_from_cpu": round(1e6 / cpu_rate / 3600) if cpu_rate else None,
@@ -262,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
             },
             "memory": {"1x": {k: r1[k] for k in ("jvm_peak_mb", "python_worker_peak_mb")},
                        "2x": {k: r2[k] for k in ("jvm_peak_mb", "python_worker_peak_mb")}},
-            "raw": {"1x": r1, "2x": r2, "2x_local1": r2_single},
+            "raw": {"1x": r1, "2x": r2, "2x_local1": r2_single, "1x_local1": r1_single},
         }
         return out
 
@@ -281,9 +291,10 @@ def main(argv: list[str] | None = None) -> int:
         results["peers"] = peer_rows(one, mb1, results["ours"])
     folder = REPO / "bench" / "results"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{results['date']}.json").write_text(json.dumps(results, indent=2) + "\n")
+    name = args.name or results["date"]
+    (folder / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
     text = table(results)
-    (folder / f"{results['date']}.md").write_text(text)
+    (folder / f"{name}.md").write_text(text)
     print(text)
     return 0
 
