@@ -133,7 +133,10 @@ def pipeline_run(repo: Path, inputs: Path, cores: int, label: str, sharded: bool
 
 
 def median_runs(repeats: int, run: Any) -> dict[str, Any]:
-    runs = [run(i) for i in range(repeats)]
+    return medians([run(i) for i in range(repeats)])
+
+
+def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
     out = {"runs": runs, "seconds": statistics.median(r["seconds"] for r in runs)}
     phases = {name for r in runs for name in r["phase_seconds"]}
     out["phase_seconds"] = {p: statistics.median(r["phase_seconds"].get(p, 0.0) for r in runs) for p in sorted(phases)}
@@ -235,16 +238,29 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"date": date.today().isoformat(), "command": " ".join(["bench/run.py", *sys.argv[1:]]),
                                "mb1": mb1, "mb2": mb2, "files": args.files, "repeats": args.repeats}
 
-    def measure(repo: Path, tag: str, sharded: bool, repeats: int) -> dict[str, Any]:
-        r1 = median_runs(repeats, lambda i: pipeline_run(repo, one, 2, f"{tag}-1x-{i}", sharded, args.conf))
-        r2 = median_runs(repeats, lambda i: pipeline_run(repo, two, 2, f"{tag}-2x-{i}", sharded, args.conf))
-        r2_single = median_runs(repeats, lambda i: pipeline_run(repo, two, 1, f"{tag}-2x-local1-{i}", sharded,
-                                                                args.conf))
-        r1_single = median_runs(repeats, lambda i: pipeline_run(repo, one, 1, f"{tag}-1x-local1-{i}", sharded,
-                                                                args.conf))
+    # Every run of ours and of the baseline, in turns: each repeat runs every (size, cores) case of ours and then
+    # the same case of the baseline, so a slow spell of this shared machine hits both alike and the ratios between
+    # them hold even when absolute seconds drift by 20 % from one minute to the next.
+    variants = [("ours", REPO, True, args.repeats)]
+    if args.baseline:
+        repeats = args.baseline_repeats or args.repeats
+        variants.append((f"baseline-{args.baseline}", baseline_worktree(args.baseline), False, repeats))
+        results["baseline_repeats"] = repeats
+    cases = (("1x", one, 2), ("2x", two, 2), ("2x_local1", two, 1), ("1x_local1", one, 1))
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {tag: {case: [] for case, _, _ in cases}
+                                                        for tag, _, _, _ in variants}
+    for i in range(max(repeats for *_, repeats in variants)):
+        for case, files, cores in cases:
+            for tag, repo, sharded, repeats in variants:
+                if i < repeats:
+                    label = f"{tag}-{case.replace('_', '-')}-{i}"
+                    runs[tag][case].append(pipeline_run(repo, files, cores, label, sharded, args.conf))
+
+    def measure(tag: str) -> dict[str, Any]:
+        r1, r2, r2_single, r1_single = (medians(runs[tag][case]) for case, _, _ in cases)
         rate = marginal(mb1, mb2, r1["seconds"], r2["seconds"], 2)
         # The same from CPU seconds (all processes of the run: driver, JVM, Python workers): what a run costs on
-        # any number of cores, and unaffected by other load on the machine, which wall seconds are not.
+        # any number of cores, and less affected by other load on the machine than wall seconds (waits do not count).
         cpu_rate = marginal(mb1, mb2, r1["cpu_total"], r2["cpu_total"], 1)
         out = {
             "t1": r1["seconds"], "t2": r2["seconds"], "t2_local1": r2_single["seconds"],
@@ -276,17 +292,15 @@ def main(argv: list[str] | None = None) -> int:
         }
         return out
 
-    results["ours"] = measure(REPO, "ours", True, args.repeats)
+    results["ours"] = measure("ours")
     if args.memory_4x:
         four, results["mb4"] = corpus(4 * args.mb, 4 * args.files)
         r4 = pipeline_run(REPO, four, 2, "ours-4x", True, args.conf)
         results["ours"]["memory"]["4x"] = {k: r4[k] for k in ("jvm_peak_mb", "python_worker_peak_mb")}
         results["ours"]["raw"]["4x"] = r4
     if args.baseline:
-        repeats = args.baseline_repeats or args.repeats
-        results["baseline"] = measure(baseline_worktree(args.baseline), f"baseline-{args.baseline}", False, repeats)
+        results["baseline"] = measure(f"baseline-{args.baseline}")
         results["baseline"]["revision"] = args.baseline
-        results["baseline_repeats"] = repeats
     if args.peers:
         results["peers"] = peer_rows(one, mb1, results["ours"])
     folder = REPO / "bench" / "results"

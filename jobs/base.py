@@ -192,7 +192,11 @@ class Job:
         LOG.setLevel(args.log_level.upper())
         self.args, self.conf = args, conf
         if getattr(args, "dry_run", False):
-            sys.exit(self.dry_run(args, conf))
+            try:
+                code = self.dry_run(args, conf)
+            finally:
+                jvm_archive.finish()  # resolving Hadoop inputs may have started the JVM
+            sys.exit(code)
         spark = self.session(conf)
         try:
             code = self.run_job(spark, args, conf)
