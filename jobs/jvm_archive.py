@@ -195,8 +195,12 @@ def publish(dump: Path, path: Path, java: list[str]) -> bool:
     ``-Xshare:on`` fails instead of falling back."""
     if not dump.is_file():
         return False
-    check = subprocess.run([*java, f"-XX:SharedArchiveFile={dump}", "-Xshare:on", "-version"],
-                           capture_output=True, timeout=120, check=False)
+    try:
+        check = subprocess.run([*java, f"-XX:SharedArchiveFile={dump}", "-Xshare:on", "-version"],
+                               capture_output=True, timeout=120, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        LOG.warning("class archive %s not checked (%s): not published", dump, exc)
+        return False
     if check.returncode != 0:
         LOG.warning("class archive %s unusable (exit %d): not published", dump, check.returncode)
         return False
