@@ -585,7 +585,7 @@ def test_stop_word_tree_matches_the_longest_word_first_alternation() -> None:
     tree = re.compile(trie_pattern(words))
     alternation = re.compile("|".join(map(re.escape, sorted(words, key=len, reverse=True))))
     assert tree.findall("我们的话语不但是一个的话不x的") == ["我们", "的话语", "不但是", "一个", "的话", "不", "的"]
-    chars = sorted({c for w in words for c in w}) + ["x"]
+    chars = [*sorted({c for w in words for c in w}), "x"]
     rng = random.Random(7)
     for _ in range(3000):
         text = "".join(rng.choice(chars) for _ in range(rng.randint(0, 30)))
