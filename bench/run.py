@@ -132,10 +132,6 @@ def pipeline_run(repo: Path, inputs: Path, cores: int, label: str, sharded: bool
             "records": manifest["totals"]["records_read"], "kept": manifest["totals"]["kept"], **peaks}
 
 
-def median_runs(repeats: int, run: Any) -> dict[str, Any]:
-    return medians([run(i) for i in range(repeats)])
-
-
 def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
     out = {"runs": runs, "seconds": statistics.median(r["seconds"] for r in runs)}
     phases = {name for r in runs for name in r["phase_seconds"]}

@@ -58,10 +58,10 @@ class NormalizeConfig:
     min_han_share: float = 0.3
     """Share of letters that must be Han characters (and no Kana) for a page to count as Chinese."""
     max_blank_lines: int = 2
+    """Longer runs of blank lines are collapsed to this many."""
     mixed_script_share: float = 0.1
     """A Chinese page counts as written in one script while the other script's characters stay under this share of
     its own (``zh_script``; see :func:`chinese_script`)."""
-    """Longer runs of blank lines are collapsed to this many."""
     repair_mojibake: bool = True
     """Undo UTF-8 text mis-decoded as cp1252/latin-1 (ftfy's encoding fix only), on text that shows its trace."""
 
@@ -150,7 +150,9 @@ def is_chinese(text: str, conf: NormalizeConfig) -> bool:
     return han / max(letters, 1) >= conf.min_han_share
 
 
-def chinese_script(text: str, simplified: str | None = None, mixed_share: float = 0.1) -> str:
+def chinese_script(
+    text: str, simplified: str | None = None, mixed_share: float = NormalizeConfig.mixed_script_share
+) -> str:
     """``simplified``, ``traditional`` or ``mixed``: which script-specific characters the text contains.
 
     Traditional-only characters change under t2s, simplified-only ones under s2t; characters common to both scripts
