@@ -224,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.table:
         results = json.loads(Path(args.table).read_text())
-        results["peers"]["rows"] = peer_rows_from(results["peers"], results["ours"])
+        if "peers" in results:  # a run without --peers has none
+            results["peers"]["rows"] = peer_rows_from(results["peers"], results["ours"])
         Path(args.table).with_suffix(".md").write_text(table(results))
         print(table(results))
         return 0
