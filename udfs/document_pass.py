@@ -70,52 +70,77 @@ def arrow_type(kind: str) -> pa.DataType:
     return _ARROW[kind]
 
 
+def _spread(values: Any, rows: np.ndarray, size: int) -> np.ndarray:
+    """``values`` (one per row of ``rows``) placed at ``rows`` of an object array of ``size`` nulls."""
+    full = np.full(size, None, dtype=object)
+    full[rows] = np.asarray(values, dtype=object) if not isinstance(values, pd.Series) else values.to_numpy(object)
+    return full
+
+
 def score_documents(batch: pd.DataFrame, stages: Sequence[str], conf: Any) -> pd.DataFrame:
-    """Every column of :func:`pass_columns` for ``batch`` (columns ``text``, ``url``; same row order)."""
-    out = pd.DataFrame(index=range(len(batch)))
+    """Every column of :func:`pass_columns` for ``batch`` (columns ``text``, ``url``; same row order).
+
+    A stage scores only the rows that the earlier stages' rules keep, and only rows that every stage keeps get dedup
+    keys: the rules are the pandas forms of the Spark decisions applied after the pass (normalize's empty page,
+    ``udfs.langid.langid_reasons``, ``udfs.quality.rules.reasons``), so the rows skipped here are exactly those
+    whose columns the sharded pipeline nulls. Quality drops about half of a crawl, so this saves their band keys
+    (~10 % of the pass). ``jobs/stages/keys.py`` fails the job if a row the Spark rules keep has no keys.
+    """
+    n = len(batch)
+    out = pd.DataFrame(index=range(n))
     texts = batch["text"].reset_index(drop=True)
+    kept = np.ones(n, dtype=bool)
     if "normalize" in stages:
         from udfs.normalize import normalize_batch
 
         normalized = normalize_batch(pd.DataFrame({"text": texts}), conf.normalize)
         texts = normalized["text"]
         out["text"], out["zh_script"] = texts, normalized["zh_script"]
+        kept &= texts.str.len().to_numpy() > 0  # jobs/stages/normalize.py: empty after clean-up
     langs: pd.Series | None = None
     if "langid" in stages:
-        from udfs.langid import detect_languages
+        from udfs.langid import detect_languages, langid_reasons
 
         detected = detect_languages(texts, conf.langid)
         for name in detected.columns:
             out[name] = detected[name]
         langs = detected["lang"]
+        kept &= langid_reasons(langs, detected["lang_score"], conf.langid).isna().to_numpy()
     final_texts = texts
     if "quality" in stages and conf.quality.enabled:
-        from udfs.quality.rules import tag_batch
+        from udfs.quality.rules import reasons, tag_batch
 
-        frame = pd.DataFrame({"text": texts, "url": batch["url"].reset_index(drop=True),
-                              "lang": langs if langs is not None else pd.Series([None] * len(texts))})
+        rows = np.flatnonzero(kept)
+        frame = pd.DataFrame({"text": texts.iloc[rows].reset_index(drop=True),
+                              "url": batch["url"].iloc[rows].reset_index(drop=True),
+                              "lang": (langs.iloc[rows].reset_index(drop=True) if langs is not None
+                                       else pd.Series([None] * len(rows), dtype=object))})
         tagged = tag_batch(frame, conf.quality)
         for name in tagged.columns:
-            out[QUALITY_TEXT if name == "text" else name] = tagged[name].to_numpy()
-        final_texts = tagged["text"]
+            column = tagged[name].to_numpy() if len(rows) == n else _spread(tagged[name], rows, n)
+            out[QUALITY_TEXT if name == "text" else name] = column
+        final_texts = pd.Series(_spread(tagged["text"], rows, n), dtype=object)
+        kept[rows] &= reasons(tagged.drop(columns="text"), frame["lang"], conf.quality).isna().to_numpy()
     if "dedup" in stages:
-        final_texts = final_texts.fillna("")
-        out["_text_length"] = final_texts.str.len().to_numpy(dtype=np.int32)
-    if "dedup" in stages and conf.dedup.exact.enabled:
-        from udfs.dedup.minhash import exact_keys
+        rows = np.flatnonzero(kept)
+        live_texts = final_texts.iloc[rows].fillna("").reset_index(drop=True)
+        out["_text_length"] = _spread(live_texts.str.len(), rows, n)
+        if conf.dedup.exact.enabled:
+            from udfs.dedup.minhash import exact_keys
 
-        out["_exact_key"] = exact_keys(final_texts, conf.dedup.exact.text_key)
-    if "dedup" in stages and conf.dedup.near.enabled:
-        from udfs.dedup.minhash import batch_band_hashes
+            out["_exact_key"] = _spread(exact_keys(live_texts, conf.dedup.exact.text_key), rows, n)
+        if conf.dedup.near.enabled:
+            from udfs.dedup.minhash import batch_band_hashes
 
-        near = conf.dedup.near
-        result = batch_band_hashes(final_texts, langs, near, sketch_size=near.verify_sketch_size)
-        bands = np.full(len(batch), None, dtype=object)
-        sketches = np.full(len(batch), None, dtype=object)
-        for row in np.flatnonzero(result.has_shingles):
-            bands[row] = result.hashes[row]
-            sketches[row] = result.sketches[row]
-        out["_bands"], out["_sketch"] = bands, sketches
+            near = conf.dedup.near
+            live_langs = None if langs is None else langs.iloc[rows].reset_index(drop=True)
+            result = batch_band_hashes(live_texts, live_langs, near, sketch_size=near.verify_sketch_size)
+            bands = np.full(n, None, dtype=object)
+            sketches = np.full(n, None, dtype=object)
+            for row in np.flatnonzero(result.has_shingles):
+                bands[rows[row]] = result.hashes[row]
+                sketches[rows[row]] = result.sketches[row]
+            out["_bands"], out["_sketch"] = bands, sketches
     return out
 
 

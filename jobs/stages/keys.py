@@ -25,8 +25,14 @@ def add_dedup_keys(frame: DataFrame, conf: DedupConfig) -> DataFrame:
     """``frame`` (with ``_bands``/``_sketch`` from ``udfs.document_pass`` when near dedup is on) with every key
     column filled for live rows and null for rejected ones."""
     live = F.col("reason").isNull()
-    # The pass computed every key from the text it kept (udfs.document_pass); only what a disabled part of dedup
-    # leaves out is null.
+    # The pass computed the keys of the rows that its pandas forms of the stage rules keep (udfs.document_pass); a
+    # row these Spark rules keep must be one of them, or dedup would silently pass it over.
+    if "_text_length" in frame.columns:
+        missing = F.raise_error(F.lit("dedup keys missing for a live row: the pass's rules disagree with the "
+                                      "stages' (udfs/document_pass.py)"))
+        frame = frame.withColumn("_text_length", F.when(live & F.col("_text_length").isNull(), missing)
+                                 .otherwise(F.col("_text_length")))
+    # Only what a disabled part of dedup leaves out is null.
     for name, kind in (("_text_length", "int"), ("_exact_key", "binary"), ("_bands", "array<bigint>"),
                        ("_sketch", "binary")):
         value = F.col(name) if name in frame.columns else F.lit(None)

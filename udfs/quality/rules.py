@@ -168,23 +168,34 @@ def threshold(conf: QualityConfig, rule: Rule, bound: str, lang: str | None) -> 
 
 
 def reasons(scores: pd.DataFrame, langs: pd.Series, conf: QualityConfig) -> pd.Series:
-    """The first failed rule's reason per row (None: kept) — the pandas form of the stage's Spark expression."""
-    result: list[str | None] = []
-    rules = active_rules(conf)
-    records = scores.to_dict("records")
-    for record, lang in zip(records, langs.tolist(), strict=True):
-        reason = None
-        for rule in rules:
-            value = record[rule.score]
-            if value is None or (isinstance(value, float) and np.isnan(value)):
-                continue
-            if rule.is_flag:
-                hit = bool(value)
+    """The first failed rule's reason per row (None: kept) — the stage's Spark expression in numpy, one rule at a
+    time over the batch (jobs/stages/quality.py; tests/test_quality_spark.py runs the same rows through both).
+
+    A null or NaN score never fails its rule; nor does a threshold that is off (None) for the row's language.
+    """
+    n = len(scores)
+    lang_list = [lang if isinstance(lang, str) else None for lang in langs.tolist()]
+    # Thresholds are looked up once per distinct language of the batch, then spread to its rows.
+    distinct = sorted({lang or "" for lang in lang_list})
+    lang_code = np.searchsorted(distinct, [lang or "" for lang in lang_list]).astype(np.int64)
+    result = np.full(n, None, dtype=object)
+    undecided = np.ones(n, dtype=bool)
+    for rule in active_rules(conf):
+        column = scores[rule.score]
+        if rule.is_flag:
+            hit = column.fillna(False).astype(bool).to_numpy()
+        else:
+            values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+            hit = np.zeros(n, dtype=bool)
+            for bound, fails in (("low", np.less), ("high", np.greater)):
+                per_lang = [threshold(conf, rule, bound, lang or None) for lang in distinct]
+                limits = np.array([np.nan if t is None else t for t in per_lang], dtype=np.float64)[lang_code]
+                hit |= fails(values, limits)  # NaN on either side compares false
+        new = np.flatnonzero(hit & undecided)
+        if len(new):
+            if "{lang}" in rule.reason:
+                result[new] = [rule.reason_for(lang_list[row]) for row in new.tolist()]
             else:
-                low, high = threshold(conf, rule, "low", lang), threshold(conf, rule, "high", lang)
-                hit = (low is not None and value < low) or (high is not None and value > high)
-            if hit:
-                reason = rule.reason_for(lang)
-                break
-        result.append(reason)
+                result[new] = rule.reason
+            undecided[new] = False
     return pd.Series(result, index=scores.index, dtype=object)
