@@ -255,8 +255,7 @@ def ingest_frame(
         # One task per file (a CC WET file is ~400 MB of text), but no more tasks than a few per core: thousands of
         # tiny files then share tasks instead of paying a task's fixed cost each.
         tasks = max(1, min(len(streamed), 4 * spark.sparkContext.defaultParallelism))
-        paths = spark.sparkContext.parallelize(streamed, tasks)
-        frames.append(spark.createDataFrame(paths, "file_index bigint, path string").mapInArrow(read, schema))
+        frames.append(file_list_frame(spark, streamed, tasks).mapInArrow(read, schema))
     if contents is not None:
 
         def read_contents(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -264,6 +263,22 @@ def ingest_frame(
 
         frames.append(contents.select("path", "content").mapInArrow(read_contents, schema))
     return functools.reduce(DataFrame.unionByName, frames)
+
+
+def file_list_frame(spark: SparkSession, indexed_files: list[tuple[int, str]], tasks: int) -> DataFrame:
+    """``file_index bigint, path string``: one row per file, in order, in ``tasks`` contiguous partitions.
+
+    Built in the JVM (a range and two constant JSON arrays) rather than from a Python RDD: converting an RDD of
+    Python tuples needs a Python worker of its own beside the one reading the files, so every task held two.
+    """
+    if not indexed_files:
+        return spark.createDataFrame([], "file_index bigint, path string")
+    index_of = F.col("id").cast("int") + 1
+    indexes = F.from_json(F.lit(json.dumps([index for index, _ in indexed_files])), "array<bigint>")
+    paths = F.from_json(F.lit(json.dumps([path for _, path in indexed_files])), "array<string>")
+    return spark.range(0, len(indexed_files), 1, tasks).select(
+        F.element_at(indexes, index_of).alias("file_index"), F.element_at(paths, index_of).alias("path")
+    )
 
 
 def _binary_files(spark: SparkSession, conf: PipelineConfig,
