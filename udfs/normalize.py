@@ -23,7 +23,7 @@ import pandas as pd
 
 from udfs.errors import ConfigError
 from udfs.models import cached_model
-from udfs.scripts import letter_han_kana_counts
+from udfs.scripts import HAN, letter_han_kana_counts
 
 OPENCC_MODES = ("t2s", "tw2s", "hk2s", "tw2sp", "hk2sp", "s2t", "t2tw", "t2hk")
 REASON_EMPTY_AFTER_CLEANUP = "normalize:empty_after_cleanup"
@@ -37,6 +37,10 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\
 # rest of the clean-up).
 _OTHER_SPACE = "\t\u00a0\u1680\u2000-\u200a\u202f\u205f"
 _SPACES = re.compile(f"[ {_OTHER_SPACE}]{{2,}}|[{_OTHER_SPACE}]")
+# Whether _SPACES can match at all: a double space (a fast substring search) or one other space (a one-class scan,
+# which re runs as a tight loop; the alternation above tries both branches at every character).
+_ANY_OTHER_SPACE = re.compile(f"[{_OTHER_SPACE}]")
+_HAN_CHAR = re.compile(f"[{HAN}]")
 _TRAILING = re.compile(r"[ \t]+\n|\n[ \t]+")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 # A UTF-8 lead byte (0xC2-0xF4) then a continuation byte (0x80-0xBF), both decoded as cp1252 or latin-1: the trace
@@ -123,7 +127,8 @@ def clean_text(text: str, conf: NormalizeConfig) -> str:
     text = unicodedata.normalize(conf.unicode_form, text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub("", text)
-    text = _SPACES.sub(" ", text)
+    if "  " in text or _ANY_OTHER_SPACE.search(text):
+        text = _SPACES.sub(" ", text)
     if " \n" in text or "\n " in text:  # (no tab is left): most texts have nothing for the regex to do
         text = _TRAILING.sub("\n", text)
     if "\n\n\n" in text:
@@ -144,6 +149,8 @@ def convert_chinese(text: str, mode: str) -> str:
 
 def is_chinese(text: str, conf: NormalizeConfig) -> bool:
     """Mostly Han letters and no Kana: Chinese by script evidence (Japanese pages always carry Kana)."""
+    if not _HAN_CHAR.search(text):  # most pages: one regex scan instead of counting every character's class
+        return False
     letters, han, kana = letter_han_kana_counts(text)
     if han == 0 or kana:
         return False
