@@ -6,9 +6,10 @@ boundary once, on its way out, instead of once in and out per stage. Only scores
 keep/drop decisions stay Spark expressions over these columns, applied in stage order by ``jobs/sharded.py``
 (filter), exactly as the one-stage-at-a-time path applies them.
 
-Because the decisions come after, every record that ingest read well is scored by every stage. The waste is
-small: langid rejects few pages; the band keys of pages the quality rules then drop (about half) cost ~15 % of the
-pass, and the sharded pipeline nulls their columns, so ``rejected/`` shows what the one-stage path shows.
+The pass still skips the work the decisions will throw away: it applies the same rules in pandas (the forms the
+tests check against the Spark expressions), so a stage scores only the rows the earlier stages keep, and only rows
+every stage keeps get dedup keys. Quality drops about half of a crawl; their band keys were ~10 % of the pass. The
+sharded pipeline nulls the columns of dropped rows either way, so ``rejected/`` shows what the one-stage path shows.
 """
 
 from __future__ import annotations
@@ -80,11 +81,10 @@ def _spread(values: Any, rows: np.ndarray, size: int) -> np.ndarray:
 def score_documents(batch: pd.DataFrame, stages: Sequence[str], conf: Any) -> pd.DataFrame:
     """Every column of :func:`pass_columns` for ``batch`` (columns ``text``, ``url``; same row order).
 
-    A stage scores only the rows that the earlier stages' rules keep, and only rows that every stage keeps get dedup
-    keys: the rules are the pandas forms of the Spark decisions applied after the pass (normalize's empty page,
-    ``udfs.langid.langid_reasons``, ``udfs.quality.rules.reasons``), so the rows skipped here are exactly those
-    whose columns the sharded pipeline nulls. Quality drops about half of a crawl, so this saves their band keys
-    (~10 % of the pass). ``jobs/stages/keys.py`` fails the job if a row the Spark rules keep has no keys.
+    Rows an earlier stage drops are not scored by the later ones, and only rows every stage keeps get dedup keys.
+    The rules are the pandas forms of the decisions applied after the pass (normalize's empty page,
+    ``udfs.langid.langid_reasons``, ``udfs.quality.rules.reasons``), so the rows skipped here are exactly those whose
+    columns the sharded pipeline nulls; ``jobs/stages/keys.py`` fails the job if a row the Spark rules keep has none.
     """
     n = len(batch)
     out = pd.DataFrame(index=range(n))
