@@ -183,7 +183,7 @@ def reasons(scores: pd.DataFrame, langs: pd.Series, conf: QualityConfig) -> pd.S
     for rule in active_rules(conf):
         column = scores[rule.score]
         if rule.is_flag:
-            hit = column.fillna(False).astype(bool).to_numpy()
+            hit = column.astype("boolean").fillna(False).to_numpy(dtype=bool)
         else:
             values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
             hit = np.zeros(n, dtype=bool)
