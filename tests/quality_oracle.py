@@ -22,7 +22,6 @@ from udfs.quality.gopher_quality import stop_word_pattern
 from udfs.quality.gopher_repetition import DUP_NGRAMS, TOP_NGRAMS
 from udfs.quality.text import (
     ELLIPSIS,
-    HAN_CHAR,
     alpha_word_pattern,
     real_word_pattern,
     sentence_end_pattern,
@@ -30,6 +29,7 @@ from udfs.quality.text import (
     word_pattern,
 )
 from udfs.quality.url import _blocked_host, _lists, host_of
+from udfs.scripts import HAN_CHAR
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 

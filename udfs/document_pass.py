@@ -119,7 +119,7 @@ def score_documents(batch: pd.DataFrame, stages: Sequence[str], conf: Any) -> pd
         for name in tagged.columns:
             column = tagged[name].to_numpy() if len(rows) == n else _spread(tagged[name], rows, n)
             out[QUALITY_TEXT if name == "text" else name] = column
-        final_texts = pd.Series(_spread(tagged["text"], rows, n), dtype=object)
+        final_texts = out[QUALITY_TEXT]
         kept[rows] &= reasons(tagged.drop(columns="text"), frame["lang"], conf.quality).isna().to_numpy()
     if "dedup" in stages:
         rows = np.flatnonzero(kept)

@@ -23,7 +23,7 @@ import pandas as pd
 
 from udfs.errors import ConfigError
 from udfs.models import cached_model
-from udfs.scripts import HAN, letter_han_kana_counts
+from udfs.scripts import HAN_CHAR, letter_han_kana_counts
 
 OPENCC_MODES = ("t2s", "tw2s", "hk2s", "tw2sp", "hk2sp", "s2t", "t2tw", "t2hk")
 REASON_EMPTY_AFTER_CLEANUP = "normalize:empty_after_cleanup"
@@ -40,7 +40,6 @@ _SPACES = re.compile(f"[ {_OTHER_SPACE}]{{2,}}|[{_OTHER_SPACE}]")
 # Whether _SPACES can match at all: a double space (a fast substring search) or one other space (a one-class scan,
 # which re runs as a tight loop; the alternation above tries both branches at every character).
 _ANY_OTHER_SPACE = re.compile(f"[{_OTHER_SPACE}]")
-_HAN_CHAR = re.compile(f"[{HAN}]")
 _TRAILING = re.compile(r"[ \t]+\n|\n[ \t]+")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 # A UTF-8 lead byte (0xC2-0xF4) then a continuation byte (0x80-0xBF), both decoded as cp1252 or latin-1: the trace
@@ -149,7 +148,7 @@ def convert_chinese(text: str, mode: str) -> str:
 
 def is_chinese(text: str, conf: NormalizeConfig) -> bool:
     """Mostly Han letters and no Kana: Chinese by script evidence (Japanese pages always carry Kana)."""
-    if not _HAN_CHAR.search(text):  # most pages: one regex scan instead of counting every character's class
+    if not HAN_CHAR.search(text):  # most pages: one regex scan instead of counting every character's class
         return False
     letters, han, kana = letter_han_kana_counts(text)
     if han == 0 or kana:

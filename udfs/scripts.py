@@ -42,6 +42,7 @@ def character_class(ranges: tuple[tuple[int, int], ...]) -> str:
 
 
 HAN = character_class(SCRIPT_RANGES["han"])
+HAN_CHAR = re.compile(f"[{HAN}]")
 KANA = character_class(SCRIPT_RANGES["kana"])
 CJK = HAN + KANA
 

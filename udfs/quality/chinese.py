@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from udfs.quality.lists import bigscience_stopwords
-from udfs.quality.text import HAN_CHAR, count_matches, safe_ratio
-from udfs.scripts import HAN
+from udfs.quality.text import count_matches, safe_ratio
+from udfs.scripts import HAN, HAN_CHAR
 
 if TYPE_CHECKING:
     from udfs.quality.config import ChineseConfig

@@ -20,9 +20,8 @@ from itertools import chain
 import numpy as np
 import pandas as pd
 
-from udfs.scripts import CJK, HAN, cjk_table, letter_table, word_char_table
+from udfs.scripts import CJK, cjk_table, letter_table, word_char_table
 
-HAN_CHAR = re.compile(f"[{HAN}]")
 _SPACE_WORD = re.compile(r"\S+")
 _CJK_WORD = re.compile(f"[{CJK}]|[^\\s{CJK}]+")
 # A word with a letter or digit (punctuation-only tokens are not words for Gopher's counts and lengths).
