@@ -18,7 +18,6 @@ from udfs.quality.badwords import count_badwords
 from udfs.quality.c4 import _BLANK_RUNS, _policy_pattern, keep_line
 from udfs.quality.chinese import _stopword_pattern, is_ad_line
 from udfs.quality.config import QualityConfig
-from udfs.quality.gopher_quality import stop_word_pattern
 from udfs.quality.gopher_repetition import DUP_NGRAMS, TOP_NGRAMS
 from udfs.quality.text import (
     ELLIPSIS,
@@ -116,7 +115,9 @@ def score_document(text: str, url: str | None, lang: str, conf: QualityConfig) -
     scores["gq_alpha_words_ratio"] = _ratio(len(alpha_word_pattern(cjk).findall(text)), len(words))
     vocabulary = conf.gopher_quality.stop_words.get(lang)
     scores["gq_stop_words"] = (
-        float(len(stop_word_pattern(tuple(vocabulary)).findall(text))) if vocabulary else float("nan")
+        float(len(re.findall(r"\b(?:" + "|".join(map(re.escape, vocabulary)) + r")\b", text, re.IGNORECASE)))
+        if vocabulary
+        else float("nan")
     )
 
     # FineWeb

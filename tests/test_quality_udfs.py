@@ -169,6 +169,17 @@ def test_zh_news_lines_about_the_same_topics_are_not_ads(line: str) -> None:
     assert scores["zh_ad_lines_removed"] == 1
 
 
+def test_han_chars_counts_han_per_text() -> None:
+    from udfs.quality.chinese import han_chars
+    from udfs.scripts import HAN_CHAR
+
+    # 々 and 〇 are outside the Han ranges (udfs.scripts); the astral Extension B characters are inside.
+    texts = ["中文abc", "", "日本語のテキスト", "abc 123", "𠀀𠀁 astral Han", "\u3005\u3007"]
+    assert han_chars(texts).tolist() == [len(HAN_CHAR.findall(t)) for t in texts] == [2, 0, 3, 0, 2, 0]
+    assert han_chars([]).tolist() == []
+    assert han_chars(["", "abc"]).tolist() == [0, 0]
+
+
 def test_zh_stop_word_ratio() -> None:
     conf = only("chinese")
     catalogue = "苹果香蕉橘子葡萄西瓜草莓菠萝芒果樱桃柠檬"
@@ -191,6 +202,21 @@ def test_c4_line_removal_en() -> None:
     assert scores["c4_lines_removed"] == 4
     assert scores["text"] == "\n".join(EN_SENTENCES)
     assert scores["c4_sentences"] == 6
+
+
+def test_c4_word_floor_counts_whitespace_separated_words() -> None:
+    import numpy as np
+
+    from udfs.quality.c4 import filter_lines
+
+    conf = QualityConfig().families["c4"]  # the defaults: lines must end a sentence
+    lines = ["Two words.", "Three  words\there.", "  Four words in it.  ", "One.", "", "Also\u3000two."]
+    kept, removed = filter_lines(["\n".join(lines)], np.array([False]), np.array([3]), conf)
+    assert kept == ["Three  words\there.\nFour words in it."]
+    assert removed.tolist() == [3]
+    # a floor of 0 keeps every line that ends a sentence; 5 keeps none of these
+    assert filter_lines(["\n".join(lines)], np.array([False]), np.array([0]), conf)[1].tolist() == [0]
+    assert filter_lines(["\n".join(lines)], np.array([False]), np.array([5]), conf)[1].tolist() == [5]
 
 
 def test_c4_line_removal_zh_uses_chinese_punctuation() -> None:
@@ -278,6 +304,27 @@ def test_gopher_stop_words_english_only() -> None:
     assert reason_of(no_stop + " the", only("gopher_quality")) == "gopher_quality:stop_words"  # 1 < 2
     assert reason_of(no_stop + " the and", only("gopher_quality")) is None
     assert reason_of(no_stop, only("gopher_quality"), "de") is None  # no list for German: rule off
+
+
+def test_gopher_stop_word_pattern_matches_the_word_bounded_alternation() -> None:
+    import random
+    import re
+
+    from udfs.quality.gopher_quality import stop_word_pattern
+
+    for words in (("the", "be", "to", "of", "and", "that", "have", "with"), ("a", "an", "the", "then", "th")):
+        fast = stop_word_pattern(words)
+        plain = re.compile(r"\b(?:" + "|".join(map(re.escape, words)) + r")\b", re.IGNORECASE)
+        assert fast.pattern != plain.pattern  # the first-character form, not the fallback
+        text = "The THE tHe; théthe the_ 1the then, wıth WİTH and-that haves have"
+        assert fast.findall(text) == plain.findall(text)
+        rng = random.Random(3)
+        chars = [*"thebodfanwiuvTHEBOAWIıİé_1 .,'-", "the ", "with"]
+        for _ in range(3000):
+            text = "".join(rng.choice(chars) for _ in range(rng.randint(0, 30)))
+            assert [m.span() for m in fast.finditer(text)] == [m.span() for m in plain.finditer(text)], text
+    assert stop_word_pattern(("the", "-x")).pattern.startswith("\\b")  # a word starting with a non-word: plain form
+    assert stop_word_pattern(("ünd", "über")).findall("Über und ünd xünd") == ["Über", "ünd"]
 
 
 # ---------------------------------------------------------------------------------------------------------------

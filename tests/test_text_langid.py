@@ -268,3 +268,20 @@ def test_repo_conf_is_the_measured_default() -> None:
                                   "langid")  # fmt: skip
     assert conf.ensemble_weights == CONF.ensemble_weights and conf.language_bias == CONF.language_bias
     assert conf.ensemble_below_score == CONF.ensemble_below_score
+
+
+def test_noise_pattern_without_email_matches_the_plain_alternation() -> None:
+    import random
+    import re
+
+    from udfs.langid import _NOISE_NO_EMAIL
+
+    plain = re.compile(r"https?://\S+|www\.\S+|<[^>]{1,200}>|&\w+;|[\d_]+")
+    text = "see http://a.b/c?d=1 and www.x.org, <b>bold</b> &amp; &nbsp x_1 ٣٤ h w < & 42_"
+    assert _NOISE_NO_EMAIL.sub(" ", text) == plain.sub(" ", text)
+    assert _NOISE_NO_EMAIL.findall(text)[:4] == ["http://a.b/c?d=1", "www.x.org,", "<b>", "</b>"]
+    rng = random.Random(5)
+    chars = [*"htps:/w.<>&;_19٣ abcx\n", "http://", "https://", "www.", "&amp;", "<b>"]
+    for _ in range(3000):
+        text = "".join(rng.choice(chars) for _ in range(rng.randint(0, 30)))
+        assert _NOISE_NO_EMAIL.sub(" ", text) == plain.sub(" ", text), text

@@ -37,8 +37,13 @@ from udfs.scripts import SCRIPT_RANGES, code_points, letter_table
 
 _NOISE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\w+|<[^>]{1,200}>|&\w+;|[\d_]+")
 # The same without the e-mail alternative, for the texts without "@" (most): ``\S+@`` backtracks through every
-# word, and it was the costliest part of cleaning.
-_NOISE_NO_EMAIL = re.compile(r"https?://\S+|www\.\S+|<[^>]{1,200}>|&\w+;|[\d_]+")
+# word, and it was the costliest part of cleaning. Its alternatives start with distinct characters, so it is written
+# as their first-character class, then each alternative's rest behind a look-back at that character: ``re`` skips to
+# the next candidate character in C instead of trying five alternatives at every position (sub 2x faster, same
+# matches).
+_NOISE_NO_EMAIL = re.compile(
+    r"[hw<&\d_](?:(?<=h)ttps?://\S+|(?<=w)ww\.\S+|(?<=<)[^>]{1,200}>|(?<=&)\w+;|(?<=[\d_])[\d_]*)"
+)
 _LETTER = re.compile(r"[^\W\d_]")
 
 SCRIPTS = list(SCRIPT_RANGES)  # udfs.scripts: the one table of script ranges

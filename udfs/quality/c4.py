@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from itertools import compress
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -41,6 +42,15 @@ def _line_words(line: str, cjk: bool) -> int:
     return len(real_word_pattern(True).findall(line)) if cjk else len(line.split())
 
 
+def _has_words(line: str, cjk: bool, floor: int) -> bool:
+    """``_line_words(line, cjk) >= floor`` for a stripped, non-empty line and ``floor >= 1``. A space-separated line
+    is split only up to its ``floor``-th word (``split`` with ``maxsplit``: min(words, floor) pieces), not into every
+    word."""
+    if cjk:
+        return _line_words(line, True) >= floor
+    return len(line.split(None, floor - 1)) >= floor
+
+
 def keep_line(line: str, cjk: bool, conf: C4Config, min_words: int, policy: re.Pattern[str] | None) -> bool:
     """Whether C4 keeps one (stripped, non-empty) line; the row-at-a-time form of :func:`filter_lines`."""
     if conf.remove_no_terminal_punct and (
@@ -64,21 +74,31 @@ def filter_lines(
         lines = [line.strip() for line in text.split("\n")]
         is_cjk, floor = bool(cjk[i]), int(min_words[i])
         ends = terminal[is_cjk]
-        keep = [not line or (line.endswith(ends) and not line.endswith(ELLIPSIS)) for line in lines]
+        # Empty lines are always kept, so a False below is always a removed (non-empty) line.
         if not conf.remove_no_terminal_punct:
             keep = [True] * len(lines)
+        elif floor > 0 and not is_cjk:
+            # The word floor in the same pass: split(None, floor - 1) has min(words, floor) pieces.
+            cut = floor - 1
+            keep = [
+                not line or (line.endswith(ends) and not line.endswith(ELLIPSIS) and len(line.split(None, cut)) > cut)
+                for line in lines
+            ]
+        else:
+            keep = [not line or (line.endswith(ends) and not line.endswith(ELLIPSIS)) for line in lines]
         if policy is not None:
             lowered = "\n".join(lines).lower()
             if policy.search(lowered):  # rare: only then find which lines
                 for j, line in enumerate(lowered.split("\n")):
                     if keep[j] and line and policy.search(line):
                         keep[j] = False
-        for j, line in enumerate(lines):
-            if keep[j] and line and _line_words(line, is_cjk) < floor:
-                keep[j] = False
-        n_removed = sum(1 for line, k in zip(lines, keep, strict=True) if line and not k)
+        if floor > 0 and (is_cjk or not conf.remove_no_terminal_punct):
+            for j, line in enumerate(lines):
+                if keep[j] and line and not _has_words(line, is_cjk, floor):
+                    keep[j] = False
+        n_removed = keep.count(False)
         removed[i] = n_removed
-        kept = "\n".join(line for line, k in zip(lines, keep, strict=True) if k) if n_removed else "\n".join(lines)
+        kept = "\n".join(compress(lines, keep)) if n_removed else "\n".join(lines)
         out.append(_BLANK_RUNS.sub("\n\n", kept).strip())
     return out, removed
 
