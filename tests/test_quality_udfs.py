@@ -219,6 +219,30 @@ def test_c4_word_floor_counts_whitespace_separated_words() -> None:
     assert filter_lines(["\n".join(lines)], np.array([False]), np.array([5]), conf)[1].tolist() == [5]
 
 
+def test_c4_policy_lines_are_found_from_one_scan_of_the_page() -> None:
+    import numpy as np
+
+    from udfs.quality.c4 import filter_lines
+
+    conf = QualityConfig().families["c4"]
+    lines = [
+        "We use cookies to improve this site.",
+        "A sentence that stays here.",
+        "İİ Read our Privacy Policy today.",  # lower-casing lengthens this line (İ -> i + dot)
+        "Another sentence that stays.",
+        "Enable JavaScript, then cookies, to continue.",
+    ]
+    kept, removed = filter_lines(["\n".join(lines)], np.array([False]), np.array([3]), conf)
+    assert kept == ["A sentence that stays here.\nAnother sentence that stays."]
+    assert removed.tolist() == [3]
+    # 30 characters that lower-case to two each: the match's offset in the lower-cased page is past the end of its
+    # line in the original page, so it must be placed by the lower-cased page's own line ends
+    lines = ["İ" * 30 + " this stays here.", "See our cookie policy.", "This line stays too."]
+    kept, removed = filter_lines(["\n".join(lines)], np.array([False]), np.array([3]), conf)
+    assert kept == [lines[0] + "\n" + lines[2]]
+    assert removed.tolist() == [1]
+
+
 def test_c4_line_removal_zh_uses_chinese_punctuation() -> None:
     text = "\n".join(["河流与村庄", *ZH_SENTENCES, "联系我们 | 网站地图", "好。"])
     reason, scores = judge(text, only("c4"), "zh")

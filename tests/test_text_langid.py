@@ -285,3 +285,12 @@ def test_noise_pattern_without_email_matches_the_plain_alternation() -> None:
     for _ in range(3000):
         text = "".join(rng.choice(chars) for _ in range(rng.randint(0, 30)))
         assert _NOISE_NO_EMAIL.sub(" ", text) == plain.sub(" ", text), text
+
+
+def test_batch_script_shares_equal_the_per_text_shares() -> None:
+    from udfs.langid import batch_script_shares
+
+    texts = ["北京 Beijing", "", "123 !!", "Привет как дела", "東京ｶﾀｶﾅ", "Η μονάδα", "plain latin"]
+    assert batch_script_shares(texts) == [script_shares(text) for text in texts]
+    assert batch_script_shares([]) == []
+    assert batch_script_shares(["", "1"]) == [{}, {}]

@@ -200,6 +200,23 @@ def script_shares(text: str) -> dict[str, float]:
     return dict(zip(SCRIPTS, (counts[: len(SCRIPTS)] / letters).tolist(), strict=True))
 
 
+def batch_script_shares(texts: Sequence[str]) -> list[dict[str, float]]:
+    """:func:`script_shares` of every text, from one table lookup over the batch's code points."""
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    if not lengths.sum():
+        return [{} for _ in texts]
+    classes = _NOT_LETTER + 1
+    codes = _script_table()[code_points("".join(texts))].astype(np.int64)
+    codes += np.repeat(np.arange(len(texts), dtype=np.int64) * classes, lengths)
+    counts = np.bincount(codes, minlength=len(texts) * classes).reshape(len(texts), classes)
+    letters = counts[:, :_NOT_LETTER].sum(axis=1)
+    shares = counts[:, : len(SCRIPTS)] / np.maximum(letters, 1)[:, None]
+    return [
+        dict(zip(SCRIPTS, row, strict=True)) if n else {}
+        for row, n in zip(shares.tolist(), letters.tolist(), strict=True)
+    ]
+
+
 def _decisive_language(shares: Mapping[str, float], conf: LangIdConfig) -> str | None:
     for script, lang in DECISIVE_SCRIPTS.items():
         if script == "han" and (shares.get("kana", 0) > 0 or shares.get("hangul", 0) > 0):
@@ -336,12 +353,19 @@ def _lid_labels(conf: LangIdConfig) -> frozenset[str]:
 
 
 def decide_language(
-    text: str, labels: Sequence[str], probabilities: np.ndarray, conf: LangIdConfig
+    text: str,
+    labels: Sequence[str],
+    probabilities: np.ndarray,
+    conf: LangIdConfig,
+    shares: Mapping[str, float] | None = None,
 ) -> tuple[str | None, float, str]:
     """One text: (lang, score, method) from fastText's ranking, the detectors' vote when fastText is unsure, and
-    script evidence."""
+    script evidence (``shares``: the text's :func:`script_shares` when the caller has them already)."""
     method = "fasttext"
-    shares = script_shares(text) if conf.script_evidence else {}
+    if not conf.script_evidence:
+        shares = {}
+    elif shares is None:
+        shares = script_shares(text)
     decided = _decisive_language(shares, conf) if conf.script_evidence else None
     if decided is not None:
         if len(labels) and labels[0] == decided:
@@ -382,11 +406,15 @@ def detect_languages(texts: pd.Series, conf: LangIdConfig) -> pd.DataFrame:
     index = [i for i, text in enumerate(cleaned) if _LETTER.search(text)]
     if index:
         # The top ten: script narrowing looks below the top; the right language is further down only on noise.
-        all_labels, all_probabilities = model.predict([cleaned[i] for i in index], k=10)
-        for position, labels, probabilities in zip(index, all_labels, all_probabilities, strict=True):
+        texts_with_letters = [cleaned[i] for i in index]
+        all_labels, all_probabilities = model.predict(texts_with_letters, k=10)
+        all_shares = batch_script_shares(texts_with_letters) if conf.script_evidence else [{}] * len(index)
+        for position, labels, probabilities, shares in zip(
+            index, all_labels, all_probabilities, all_shares, strict=True
+        ):
             names = [label.removeprefix("__label__") for label in labels]
             langs[position], scores[position], methods[position] = decide_language(
-                cleaned[position], names, np.asarray(probabilities), conf
+                cleaned[position], names, np.asarray(probabilities), conf, shares
             )
     mixed = mixed_language_shares(texts, langs, conf, model)
     return pd.DataFrame({"lang": langs, "lang_score": scores, "lang_method": methods, "lang_mixed": mixed})

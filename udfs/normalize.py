@@ -19,11 +19,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from udfs.errors import ConfigError
 from udfs.models import cached_model
-from udfs.scripts import HAN_CHAR, letter_han_kana_counts
+from udfs.scripts import HAN_CHAR, code_points, letter_han_kana_counts
 
 OPENCC_MODES = ("t2s", "tw2s", "hk2s", "tw2sp", "hk2sp", "s2t", "t2tw", "t2hk")
 REASON_EMPTY_AFTER_CLEANUP = "normalize:empty_after_cleanup"
@@ -156,6 +157,12 @@ def is_chinese(text: str, conf: NormalizeConfig) -> bool:
     return han / max(letters, 1) >= conf.min_han_share
 
 
+def _changed_positions(text: str, converted: str) -> int:
+    """Positions (up to the shorter length) where ``converted`` has another character than ``text``."""
+    size = min(len(text), len(converted))
+    return int(np.count_nonzero(code_points(text[:size]) != code_points(converted[:size])))
+
+
 def chinese_script(
     text: str, simplified: str | None = None, mixed_share: float = NormalizeConfig.mixed_script_share
 ) -> str:
@@ -169,10 +176,10 @@ def chinese_script(
     """
     if simplified is None:
         simplified = _converter("t2s").convert(text)
-    traditional_only = sum(a != b for a, b in zip(text, simplified, strict=False))
+    traditional_only = _changed_positions(text, simplified)
     if traditional_only == 0:
         return "simplified"
-    simplified_only = sum(a != b for a, b in zip(text, _converter("s2t").convert(text), strict=False))
+    simplified_only = _changed_positions(text, _converter("s2t").convert(text))
     if simplified_only <= mixed_share * traditional_only:
         return "traditional"
     if traditional_only <= mixed_share * simplified_only:

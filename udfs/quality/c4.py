@@ -9,8 +9,9 @@ then dropped for "lorem ipsum", a curly bracket (code), or too few sentences lef
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
-from itertools import compress
+from itertools import accumulate, compress
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -67,6 +68,7 @@ def filter_lines(
 ) -> tuple[list[str], np.ndarray]:
     """(texts with C4's bad lines removed, lines removed per text). Blank lines are kept (paragraph breaks)."""
     policy = _policy_pattern(conf)
+    one_line_matches = not any("\n" in part for part in conf.policy_substrings)
     terminal = {False: TERMINAL_PUNCT, True: CJK_TERMINAL_PUNCT}
     out: list[str] = []
     removed = np.zeros(len(texts), dtype=np.int64)
@@ -88,10 +90,19 @@ def filter_lines(
             keep = [not line or (line.endswith(ends) and not line.endswith(ELLIPSIS)) for line in lines]
         if policy is not None:
             lowered = "\n".join(lines).lower()
-            if policy.search(lowered):  # rare: only then find which lines
-                for j, line in enumerate(lowered.split("\n")):
-                    if keep[j] and line and policy.search(line):
-                        keep[j] = False
+            hits = [match.start() for match in policy.finditer(lowered)]
+            if hits:  # rare: only then find which lines
+                if one_line_matches:
+                    # A match never spans a line break, so the lines holding a match are those of the matches'
+                    # starts: one scan of the page, not one search per line. Offsets are the lower-cased text's own
+                    # (lower-casing may lengthen a line, never add a line break).
+                    line_ends = list(accumulate(len(line) + 1 for line in lowered.split("\n")))
+                    for start in hits:
+                        keep[bisect_right(line_ends, start)] = False
+                else:
+                    for j, line in enumerate(lowered.split("\n")):
+                        if keep[j] and line and policy.search(line):
+                            keep[j] = False
         if floor > 0 and (is_cjk or not conf.remove_no_terminal_punct):
             for j, line in enumerate(lines):
                 if keep[j] and line and not _has_words(line, is_cjk, floor):
@@ -99,7 +110,7 @@ def filter_lines(
         n_removed = keep.count(False)
         removed[i] = n_removed
         kept = "\n".join(compress(lines, keep)) if n_removed else "\n".join(lines)
-        out.append(_BLANK_RUNS.sub("\n\n", kept).strip())
+        out.append((_BLANK_RUNS.sub("\n\n", kept) if "\n\n\n" in kept else kept).strip())
     return out, removed
 
 
