@@ -158,6 +158,27 @@ def test_zh_ad_line_kinds(line: str) -> None:
     assert scores["zh_ad_lines_removed"] == 1
 
 
+def test_zh_ad_line_test_per_page_equals_the_line_by_line_test() -> None:
+    from udfs.quality.chinese import ad_lines
+
+    tests = ad_lines()
+    assert tests.context_free
+    pages = [
+        (FIXTURES / name).read_text(encoding="utf-8")
+        for name in ("zh_spam_gambling.txt", "zh_spam_pharmacy_lines.txt", "zh_encyclopedia_clean.txt")
+    ]
+    # a contact split over two lines: "加" ends one, "微信" starts the next (the page matches, no line does)
+    pages += ["\n".join(ZH_SENTENCES), "正规店铺请加\n微信购买。\n" + "\n".join(ZH_SENTENCES), "澳门赌场\n在线代孕。"]
+    for page in pages:
+        lines = page.split("\n")
+        test = tests.line_test(page)
+        assert [test(line) for line in lines] == [tests.is_ad_line(line) for line in lines]
+    assert sum(map(tests.line_test(pages[0]), pages[0].split("\n"))) == 8
+    anchored = QualityConfig().replace_family("chinese", contact_patterns=("^QQ\\d+",)).families["chinese"]
+    assert not ad_lines(anchored).context_free  # the page-level shortcut is off for anchored patterns
+    assert ad_lines(anchored).line_test("x\nQQ12345") == ad_lines(anchored).is_ad_line
+
+
 @pytest.mark.parametrize(
     "line",
     ["澳门赌场的收入在去年下降了百分之十。", "这部法律禁止任何形式的代孕。", "印章店的师傅正在刻章。"],

@@ -88,8 +88,9 @@ def count_badwords(text: str, lang: str, substring: bool, add_flagged: bool, all
         return float("nan")
     lowered = text.lower()
     tokens = _WORD.findall(lowered)
-    hits = sum(map(single.__contains__, tokens))
     present = set(tokens)
+    # Most pages hold no entry at all: one set intersection rules that out before counting the tokens.
+    hits = sum(map(single.__contains__, tokens)) if not single.isdisjoint(present) else 0
     for words, pattern in phrases:
         if words <= present:
             hits += len(pattern.findall(lowered))
