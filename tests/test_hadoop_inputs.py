@@ -201,3 +201,22 @@ def test_cli_lists_hadoop_inputs_before_the_session_and_runs(tmp_path: Path) -> 
     assert sorted(e["path"] for e in manifest["inputs"]) == [
         f"file:{folder}/harwell_fragment3.wet.gz", f"file:{folder}/whirlwind.warc.wet.gz"
     ]  # fmt: skip
+
+
+def test_read_tasks_one_per_file_small_local_files_share(tmp_path: Path) -> None:
+    from jobs.stages.ingest import read_tasks
+
+    big = [str(tmp_path / f"big-{i}.wet.gz") for i in range(20)]
+    for path in big:
+        Path(path).write_bytes(b"x" * 2000)
+    # up to 4 tasks per core: one per file whatever the sizes
+    assert read_tasks(big[:8], parallelism=2, min_task_bytes=10_000) == 8
+    # past that, files of min_task_bytes or more keep a task each; small ones share up to that many bytes
+    assert read_tasks(big, parallelism=2, min_task_bytes=2000) == 20
+    assert read_tasks(big, parallelism=2, min_task_bytes=4000) == 10
+    assert read_tasks(big, parallelism=2, min_task_bytes=1_000_000) == 8  # never fewer than 4 per core
+    # remote objects (size unseen) and missing local files count as min_task_bytes each
+    remote = [f"s3://bucket/crawl/{i}.wet.gz" for i in range(12)]
+    assert read_tasks(remote, parallelism=2, min_task_bytes=1_000_000) == 12
+    assert read_tasks([str(tmp_path / f"gone-{i}") for i in range(9)], parallelism=2, min_task_bytes=5) == 9
+    assert read_tasks([], parallelism=2, min_task_bytes=5) == 1

@@ -221,10 +221,15 @@ class IngestConfig:
     """Share of undecodable characters above which a record is rejected as ``ingest:invalid_utf8``."""
     max_broadcast_duplicates: int = 1_000_000
     """Repeated ``WARC-Record-ID`` copies up to this many are marked with a broadcast join (no text shuffle)."""
+    min_task_bytes: int = 1024 * 1024
+    """Streamed files get a read task each, except that small local files share tasks of about this many
+    (compressed) bytes once a shard has more files than 4 tasks per core. A file whose size the driver does not
+    see (``s3://``, ``https://``) counts as this big."""
 
     def validate(self, path: str) -> None:
         _positive(self.batch_size, f"{path}.batch_size")
         _positive(self.max_record_bytes, f"{path}.max_record_bytes")
+        _positive(self.min_task_bytes, f"{path}.min_task_bytes")
         if not 0 <= self.max_invalid_utf8_ratio <= 1:
             raise ConfigError(f"{path}.max_invalid_utf8_ratio: must be within [0, 1]")
 
