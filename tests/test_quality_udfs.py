@@ -667,6 +667,33 @@ def test_zh_real_prose_has_no_ad_lines_and_keyword_lists_do() -> None:
     assert not is_keyword_stuffing("减肥茶 减肥药 上海 北京")
 
 
+def test_stop_word_chars_from_re2_equal_the_tree_pattern() -> None:
+    import random
+
+    from udfs.quality.chinese import _stopword_pattern, stopword_chars
+    from udfs.quality.lists import bigscience_stopwords
+
+    tree = _stopword_pattern("zh")
+    assert tree is not None
+
+    def by_tree(texts: list[str]) -> list[float]:
+        return [float(sum(map(len, tree.findall(text)))) for text in texts]
+
+    texts = ["我们的话语不但是一个的话不x的", "", "abc", "\n".join(ZH_SENTENCES)]
+    assert stopword_chars(texts).tolist() == by_tree(texts)
+    assert stopword_chars(texts)[0] > 0
+    # texts of the characters of a few dozen stop words (prefixes of one another among them), and a few others
+    words = sorted((w for w in bigscience_stopwords("zh") if "的" in w or "不" in w), key=lambda w: (len(w), w))[:40]
+    chars = [*sorted({c for word in words for c in word}), "x", " ", "\n", "。"]
+    rng = random.Random(11)
+    texts = ["".join(rng.choice(chars) for _ in range(rng.randint(0, 40))) for _ in range(2000)]
+    assert sum(stopword_chars(texts)) > 2000
+    assert stopword_chars(texts).tolist() == by_tree(texts)
+    # a lone surrogate cannot become Arrow UTF-8: the batch is counted with re instead, with the same result
+    texts = ["\ud800我们的", "我们"]
+    assert stopword_chars(texts).tolist() == by_tree(texts)
+
+
 def test_stop_word_tree_matches_the_longest_word_first_alternation() -> None:
     import random
     import re
