@@ -22,6 +22,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from jobs.filesystem import local_path
 from udfs.config import PipelineConfig
 from udfs.errors import InputError
 from udfs.ingest import (
@@ -282,10 +283,11 @@ def read_tasks(paths: list[str], parallelism: int, min_task_bytes: int) -> int:
 
 def _local_size(path: str) -> int | None:
     """The size of a local file, None for remote ones (or a local path that is not there: its task reports it)."""
-    if "://" in path and not path.startswith("file://"):
+    local = local_path(path)
+    if local is None:
         return None
     try:
-        return os.path.getsize(path.removeprefix("file://"))
+        return os.path.getsize(local)
     except OSError:
         return None
 
