@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from udfs.quality.lists import bigscience_stopwords
 from udfs.quality.text import safe_ratio
@@ -79,15 +81,8 @@ class AdLines:
         topic, sells = self.topic, self.sells
         if topic is None or sells is None or topic.search(page) is None or sells.search(page) is None:
             topic = sells = None
-
-        def is_ad(line: str) -> bool:
-            if ad is not None and ad.search(line) is not None:
-                return True
-            if topic is not None and sells is not None and topic.search(line) and sells.search(line):
-                return True
-            return self.is_keyword_stuffing(line)
-
-        return is_ad
+        # The same test without the patterns the page rules out.
+        return replace(self, ad=ad, topic=topic, sells=sells).is_ad_line
 
 
 @lru_cache(maxsize=8)
@@ -156,9 +151,15 @@ def remove_ad_lines(
 
 
 @lru_cache(maxsize=4)
+def _stopwords(lang: str) -> frozenset[str]:
+    """The bigscience stop words of ``lang`` that hold a Han character."""
+    return frozenset(w for w in bigscience_stopwords(lang) if HAN_CHAR.search(w))
+
+
+@lru_cache(maxsize=4)
 def _stopword_pattern(lang: str) -> re.Pattern[str] | None:
-    words = {w for w in bigscience_stopwords(lang) if HAN_CHAR.search(w)}
-    return re.compile(trie_pattern(words)) if words else None
+    words = _stopwords(lang)
+    return re.compile(trie_pattern(set(words))) if words else None
 
 
 def trie_pattern(words: set[str]) -> str:
@@ -210,9 +211,6 @@ def stopword_chars(texts: Sequence[str], lang: str = "zh") -> np.ndarray:
     if pattern is None or not len(texts):
         return np.zeros(len(texts), dtype=np.float64)
     try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
         pages = pa.array(list(texts), type=pa.large_string())
         rest = pc.replace_substring_regex(pages, pattern=_stopword_alternation(lang), replacement="")
         covered = pc.subtract(pc.utf8_length(pages), pc.utf8_length(rest))
@@ -224,8 +222,7 @@ def stopword_chars(texts: Sequence[str], lang: str = "zh") -> np.ndarray:
 @lru_cache(maxsize=4)
 def _stopword_alternation(lang: str) -> str:
     """The stop words of :func:`_stopword_pattern` as one alternation, longest first (RE2 syntax)."""
-    words = {w for w in bigscience_stopwords(lang) if HAN_CHAR.search(w)}
-    return "|".join(re.escape(w) for w in sorted(words, key=lambda w: (-len(w), w)))
+    return "|".join(re.escape(w) for w in sorted(_stopwords(lang), key=lambda w: (-len(w), w)))
 
 
 def tag_chinese(docs: Documents, conf: ChineseConfig, rows: np.ndarray) -> dict[str, np.ndarray]:
