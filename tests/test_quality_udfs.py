@@ -262,6 +262,10 @@ def test_c4_policy_lines_are_found_from_one_scan_of_the_page() -> None:
     kept, removed = filter_lines(["\n".join(lines)], np.array([False]), np.array([3]), conf)
     assert kept == [lines[0] + "\n" + lines[2]]
     assert removed.tolist() == [1]
+    # a substring holding a line break matches no line, even where the page holds it across two
+    spanning = QualityConfig().replace_family("c4", policy_substrings=("cookie.\npolicy",)).families["c4"]
+    page = "We use one cookie.\npolicy for all of our sites."
+    assert filter_lines([page], np.array([False]), np.array([3]), spanning)[1].tolist() == [0]
 
 
 def test_c4_line_removal_zh_uses_chinese_punctuation() -> None:

@@ -33,7 +33,8 @@ _BLANK_RUNS = re.compile(r"\n{3,}")
 
 
 def _policy_pattern(conf: C4Config) -> re.Pattern[str] | None:
-    parts = [re.escape(s.lower()) for s in conf.policy_substrings]
+    # A line holds no line break, so a substring with one never matches: left out, a match never spans lines.
+    parts = [re.escape(s.lower()) for s in conf.policy_substrings if "\n" not in s]
     if conf.remove_javascript_lines:
         parts.append("javascript")
     return re.compile("|".join(parts)) if parts else None
@@ -68,7 +69,6 @@ def filter_lines(
 ) -> tuple[list[str], np.ndarray]:
     """(texts with C4's bad lines removed, lines removed per text). Blank lines are kept (paragraph breaks)."""
     policy = _policy_pattern(conf)
-    one_line_matches = not any("\n" in part for part in conf.policy_substrings)
     terminal = {False: TERMINAL_PUNCT, True: CJK_TERMINAL_PUNCT}
     out: list[str] = []
     removed = np.zeros(len(texts), dtype=np.int64)
@@ -79,31 +79,19 @@ def filter_lines(
         # Empty lines are always kept, so a False below is always a removed (non-empty) line.
         if not conf.remove_no_terminal_punct:
             keep = [True] * len(lines)
-        elif floor > 0 and not is_cjk:
-            # The word floor in the same pass: split(None, floor - 1) has min(words, floor) pieces.
-            cut = floor - 1
-            keep = [
-                not line or (line.endswith(ends) and not line.endswith(ELLIPSIS) and len(line.split(None, cut)) > cut)
-                for line in lines
-            ]
         else:
             keep = [not line or (line.endswith(ends) and not line.endswith(ELLIPSIS)) for line in lines]
         if policy is not None:
             lowered = "\n".join(lines).lower()
             hits = [match.start() for match in policy.finditer(lowered)]
             if hits:  # rare: only then find which lines
-                if one_line_matches:
-                    # A match never spans a line break, so the lines holding a match are those of the matches'
-                    # starts: one scan of the page, not one search per line. Offsets are the lower-cased text's own
-                    # (lower-casing may lengthen a line, never add a line break).
-                    line_ends = list(accumulate(len(line) + 1 for line in lowered.split("\n")))
-                    for start in hits:
-                        keep[bisect_right(line_ends, start)] = False
-                else:
-                    for j, line in enumerate(lowered.split("\n")):
-                        if keep[j] and line and policy.search(line):
-                            keep[j] = False
-        if floor > 0 and (is_cjk or not conf.remove_no_terminal_punct):
+                # A match never spans a line break, so the lines holding a match are those of the matches' starts:
+                # one scan of the page, not one search per line. Offsets are the lower-cased text's own
+                # (lower-casing may lengthen a line, never add a line break).
+                line_ends = list(accumulate(len(line) + 1 for line in lowered.split("\n")))
+                for start in hits:
+                    keep[bisect_right(line_ends, start)] = False
+        if floor > 0:
             for j, line in enumerate(lines):
                 if keep[j] and line and not _has_words(line, is_cjk, floor):
                     keep[j] = False
