@@ -33,7 +33,7 @@ import pandas as pd
 
 from udfs.errors import ConfigError
 from udfs.models import bundled_lid_model_path, cached_model
-from udfs.scripts import SCRIPT_RANGES, code_points, letter_table
+from udfs.scripts import SCRIPT_RANGES, letter_table, per_text_counts
 
 _NOISE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\w+|<[^>]{1,200}>|&\w+;|[\d_]+")
 # The same without the e-mail alternative, for the texts without "@" (most): ``\S+@`` backtracks through every
@@ -193,22 +193,12 @@ def _script_table() -> np.ndarray:
 
 def script_shares(text: str) -> dict[str, float]:
     """Share of the letters of ``text`` in each script of ``SCRIPTS`` (empty when it has no letters)."""
-    counts = np.bincount(_script_table()[code_points(text)], minlength=_NOT_LETTER + 1)
-    letters = int(counts[:_NOT_LETTER].sum())
-    if not letters:
-        return {}
-    return dict(zip(SCRIPTS, (counts[: len(SCRIPTS)] / letters).tolist(), strict=True))
+    return batch_script_shares([text])[0]
 
 
 def batch_script_shares(texts: Sequence[str]) -> list[dict[str, float]]:
     """:func:`script_shares` of every text, from one table lookup over the batch's code points."""
-    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    if not lengths.sum():
-        return [{} for _ in texts]
-    classes = _NOT_LETTER + 1
-    codes = _script_table()[code_points("".join(texts))].astype(np.int64)
-    codes += np.repeat(np.arange(len(texts), dtype=np.int64) * classes, lengths)
-    counts = np.bincount(codes, minlength=len(texts) * classes).reshape(len(texts), classes)
+    counts = per_text_counts(texts, _script_table(), _NOT_LETTER + 1)
     letters = counts[:, :_NOT_LETTER].sum(axis=1)
     shares = counts[:, : len(SCRIPTS)] / np.maximum(letters, 1)[:, None]
     return [

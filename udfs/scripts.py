@@ -14,6 +14,7 @@ The tables are built lazily, once per Python worker, from the same regular expre
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import cache
 
 import numpy as np
@@ -76,6 +77,15 @@ def letter_table() -> np.ndarray:
 def code_points(text: str) -> np.ndarray:
     """The code points of ``text`` as a uint32 array (lone surrogates kept as themselves)."""
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def per_text_counts(texts: Sequence[str], table: np.ndarray, classes: int) -> np.ndarray:
+    """``(len(texts), classes)`` counts of each text's characters per class of ``table`` (a class number per code
+    point, below ``classes``), from one lookup over the batch's code points instead of one per text."""
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    codes = table[code_points("".join(texts))].astype(np.int64)
+    codes += np.repeat(np.arange(len(texts), dtype=np.int64) * classes, lengths)
+    return np.bincount(codes, minlength=len(texts) * classes).reshape(len(texts), classes)
 
 
 def in_ranges(points: np.ndarray, ranges: tuple[tuple[int, int], ...]) -> np.ndarray:

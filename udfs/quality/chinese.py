@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from udfs.quality.lists import bigscience_stopwords
 from udfs.quality.text import safe_ratio
-from udfs.scripts import HAN, HAN_CHAR, code_point_table, code_points
+from udfs.scripts import HAN, HAN_CHAR, code_point_table, per_text_counts
 
 if TYPE_CHECKING:
     from udfs.quality.config import ChineseConfig
@@ -186,12 +186,7 @@ def trie_pattern(words: set[str]) -> str:
 def han_chars(texts: Sequence[str]) -> np.ndarray:
     """Han characters (``HAN_CHAR``) per text: one table lookup over the batch's code points, not a one-character
     string per match (``findall``) — 4x faster on Chinese pages."""
-    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    if not lengths.sum():
-        return np.zeros(len(texts), dtype=np.int64)
-    han = code_point_table(f"[{HAN}]")[code_points("".join(texts))]
-    doc = np.repeat(np.arange(len(texts)), lengths)
-    return np.bincount(doc[han], minlength=len(texts)).astype(np.int64)
+    return per_text_counts(texts, code_point_table(f"[{HAN}]").view(np.uint8), 2)[:, 1]
 
 
 def stopword_ratio(texts: Sequence[str], han: np.ndarray, lang: str = "zh") -> np.ndarray:
