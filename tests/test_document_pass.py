@@ -10,7 +10,7 @@ import pandas as pd
 
 from udfs.config import load_config
 from udfs.dedup.minhash import batch_band_hashes, exact_keys
-from udfs.document_pass import QUALITY_TEXT, score_documents
+from udfs.document_pass import QUALITY_TEXT, URL_CATEGORY, add_scores, pass_columns, score_documents
 from udfs.ingest import read_file_rows
 from udfs.langid import langid_reasons
 from udfs.quality.rules import output_columns, reasons, tag_batch
@@ -75,3 +75,23 @@ def test_keys_are_those_of_scoring_every_row_on_a_real_wet_file() -> None:
         assert out["_exact_key"][row] == every_exact[row]
         assert out["_sketch"][row] == every.sketches[row]
         assert list(out["_bands"][row]) == list(every.hashes[row])
+
+
+def test_every_row_gets_its_url_category_with_the_language_the_output_shows() -> None:
+    # The first rule holds for Chinese pages only: the Chinese page gets it; the same site's page that ingest
+    # rejected has no language (null in the output too), so it falls through to the second rule, as Spark would.
+    rules = "[{category: news, domains: [example.cn], langs: [zh]}, {category: blogs, url_patterns: [/blog/]}]"
+    conf = load_config(REPO / "conf" / "local.yaml", [f"categories.rules={rules}"])
+    stages = ("normalize", "langid", "tokens")
+    chinese = "委员会周二开会讨论公共图书馆的新预算。成员们一致认为阅览室需要更好的照明，儿童区应在周日下午开放。" * 3
+    columns = {
+        "text": [chinese, "", GOOD],
+        "url": ["http://example.cn/blog/1", "http://example.cn/blog/2", "http://other.org/page"],
+        "domain": ["example.cn", "example.cn", "other.org"],
+        "reason": [None, "ingest:empty_record", None],
+    }
+    kinds = pass_columns(stages, conf)
+    assert kinds[URL_CATEGORY] == "string"
+    out = add_scores(columns, stages, conf, kinds)
+    assert out["lang"].to_pylist() == ["zh", None, "en"]
+    assert out[URL_CATEGORY].to_pylist() == ["news", "blogs", "other"]

@@ -28,6 +28,7 @@ def apply(frame: DataFrame, context: Any) -> DataFrame:
 def decide(frame: DataFrame, context: Any = None) -> DataFrame:
     """The stage's drop rule over its columns: a page that was only control characters, invisible marks and blanks
     has nothing left to judge. The cleaned text is already stripped (``udfs.normalize.clean_text``), so empty means
-    length 0: no second, Spark-side notion of whitespace."""
-    empty = F.when(F.length(F.col("text")) == 0, F.lit(REASON_EMPTY_AFTER_CLEANUP))
+    the empty string: no second, Spark-side notion of whitespace. (Compared with ``""``, not ``length() == 0``:
+    Spark's length counts the characters of the whole page, a comparison stops at the byte length.)"""
+    empty = F.when(F.col("text") == F.lit(""), F.lit(REASON_EMPTY_AFTER_CLEANUP))
     return tag_rejects(frame, STAGE, empty)

@@ -2,8 +2,9 @@
 ``category_score``, ``n_tokens`` with the configured LLM tokenizer, ``n_chars``, ``n_bytes``. Drops nothing.
 
 Only ``n_tokens`` and the category classifier need Python (tokenizer and fastText model, once per worker, in Arrow
-batches of live rows). The URL-rule category is a Spark ``CASE WHEN`` over ``rlike`` on the domain and URL — the
-rules are regexes over two short columns, so the JVM evaluates them without shipping any text to Python — and
+batches of live rows). The URL-rule category is a Spark ``CASE WHEN`` over ``rlike`` on the domain and URL, except
+in a sharded run: its pass reads every row's domain and URL in Python anyway and matches the same rules with RE2
+(``udfs.categories.categorize``, column ``_url_category``), a tenth of the JVM's CPU time for the regexes.
 ``n_chars``/``n_bytes`` are Spark's ``char_length`` and ``octet_length``. Those are computed for every row,
 rejected ones included (cheap, and they let the report weigh what each filter removed); ``n_tokens`` and the
 classifier only for live rows (rejected rows keep the URL-rule category, source ``url`` or ``none``).
@@ -18,6 +19,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from jobs.stages.common import map_live_rows
+from udfs.document_pass import URL_CATEGORY
 from udfs.errors import ConfigError
 
 STAGE = "tokens"
@@ -54,7 +56,11 @@ def with_url_category(frame: DataFrame, context: Any) -> DataFrame:
     if conf.uses_classifier:
         check_classifier_model(conf)
     lang = F.col("lang") if "lang" in frame.columns else F.lit(None).cast("string")  # langid may not have run
-    categorized = frame.withColumn("category", category_column(conf, lang))
+    category = category_column(conf, lang)
+    if URL_CATEGORY in frame.columns:
+        # The sharded pass computed it for every staged row; rows from elsewhere (null) get the Spark rules.
+        category = F.coalesce(F.col(URL_CATEGORY), category)
+    categorized = frame.withColumn("category", category).drop(URL_CATEGORY)
     source = F.when(F.col("category") != F.lit(conf.fallback), F.lit("url")).otherwise(F.lit("none"))
     categorized = categorized.withColumn("category_source", source)
     return categorized.withColumn("category_score", F.lit(None).cast("double"))
