@@ -30,7 +30,7 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from jobs.filesystem import OutputFiles, has_data_files, list_names, remove_tree
-from jobs.output.write import parquet_writer, write_part
+from jobs.output.write import write_part
 from jobs.progress import Progress
 from jobs.runstate import STAGE_DIR
 from jobs.stages import dedup as dedup_stage
@@ -200,7 +200,9 @@ class ShardedRun:
         path = f"{self.stage_root}/shards/shard={shard.name}"
         remove_tree(self.spark, path)  # what a killed attempt left
         started = time.time()
-        parquet_writer(self.shard_frame(shard)).mode("overwrite").partitionBy("part").parquet(path)
+        # Staged files are read once and deleted: no column gets a dictionary (scores and ids rarely repeat either).
+        staged = self.shard_frame(shard).write.option("parquet.enable.dictionary", "false")
+        staged.mode("overwrite").partitionBy("part").parquet(path)
         LOG.info("shard %s: streaming pass written in %.1f s", shard.name, time.time() - started)
         files = self.spark.read.parquet(f"{path}/part=file").select("source_file", *FILE_COLUMNS)
         stats_path = f"{self.stage_root}/files/shard={shard.name}"

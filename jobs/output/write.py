@@ -36,16 +36,8 @@ def write_frames(frame: DataFrame, output: str, conf: PipelineConfig) -> None:
 
 # Parquet tries a dictionary for every column chunk and gives up once it outgrows a page: on page texts (never
 # repeated, the bulk of every file) that is a hash of each text, then a re-encode, for nothing (~7 % of the JVM's
-# samples in the shard and finalize writes). Other columns keep their dictionaries (lang, reason, domain repeat).
+# samples in the finalize writes). Other columns keep their dictionaries (lang, reason, domain repeat).
 UNDICTIONARIED_COLUMNS = ("text",)
-
-
-def parquet_writer(data: DataFrame) -> Any:
-    """``data.write`` with the options every Parquet write of a run shares (no dictionary for page texts)."""
-    writer = data.write
-    for column in UNDICTIONARIED_COLUMNS:
-        writer = writer.option(f"parquet.enable.dictionary#{column}", "false")
-    return writer
 
 
 def write_part(
@@ -58,7 +50,9 @@ def write_part(
     output, where an unpartitioned folder would clash with its partitioned siblings) nothing is checked first.
     """
     columns = [c for c in partition_by if c in data.columns]
-    writer = parquet_writer(data).mode("overwrite").option("compression", compression)
+    writer = data.write.mode("overwrite").option("compression", compression)
+    for column in UNDICTIONARIED_COLUMNS:
+        writer = writer.option(f"parquet.enable.dictionary#{column}", "false")
     if columns and allow_empty and data.isEmpty():
         columns = []
     if columns:
