@@ -164,10 +164,7 @@ def add_scores(columns: dict[str, Any], stages: Sequence[str], conf: Any, kinds:
     if URL_CATEGORY in kinds:
         from udfs.categories import categorize
 
-        langs = None
-        if scored is not None and "lang" in scored:
-            langs = pd.Series(np.full(n, None, dtype=object))
-            langs.iloc[live] = scored["lang"].to_numpy(dtype=object)
+        langs = pd.Series(_spread(scored["lang"], live, n)) if scored is not None and "lang" in scored else None
         categories = categorize(pd.Series(columns["domain"], dtype=object), pd.Series(columns["url"], dtype=object),
                                 langs, conf.categories)
         columns[URL_CATEGORY] = pa.array(categories.tolist(), type=pa.string())

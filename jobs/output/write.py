@@ -34,12 +34,6 @@ def write_frames(frame: DataFrame, output: str, conf: PipelineConfig) -> None:
         write_part(data, f"{output.rstrip('/')}/{part}", partition_by, out.compression)
 
 
-# Parquet tries a dictionary for every column chunk and gives up once it outgrows a page: on page texts (never
-# repeated, the bulk of every file) that is a hash of each text, then a re-encode, for nothing (5-10 % of the JVM's
-# profile samples in the writes). Other columns keep their dictionaries (lang, reason, domain, category repeat).
-UNDICTIONARIED_COLUMNS = ("text",)
-
-
 def write_part(
     data: DataFrame, path: str, partition_by: tuple[str, ...], compression: str, allow_empty: bool = True
 ) -> None:
@@ -51,8 +45,10 @@ def write_part(
     """
     columns = [c for c in partition_by if c in data.columns]
     writer = data.write.mode("overwrite").option("compression", compression)
-    for column in UNDICTIONARIED_COLUMNS:
-        writer = writer.option(f"parquet.enable.dictionary#{column}", "false")
+    # Parquet tries a dictionary for every column chunk and gives up once it outgrows a page: on page texts (never
+    # repeated, the bulk of every file) that is a hash of each text, then a re-encode, for nothing (5-10 % of the
+    # JVM's profile samples in the writes). Other columns keep theirs (lang, reason, domain, category repeat).
+    writer = writer.option("parquet.enable.dictionary#text", "false")
     if columns and allow_empty and data.isEmpty():
         columns = []
     if columns:
