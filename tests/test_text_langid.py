@@ -131,12 +131,13 @@ def test_half_width_katakana_is_kana() -> None:
 
 
 def test_one_table_of_script_ranges() -> None:
-    """udfs.scripts is the one definition: the quality rules' CJK class and MinHash's CJK share read it (issue 12)."""
+    """udfs.scripts is the one definition: the quality rules' CJK table (the word split's) and MinHash's CJK share
+    read it (issue 12)."""
     from udfs.dedup.minhash import _CJK_RANGES
-    from udfs.quality.text import _is_cjk_point
+    from udfs.scripts import cjk_table
 
     points = np.array([0x4E00, 0x20000, 0xFF66, 0x3042, 0xAC00, 0x3105, 0x41])  # 一 𠀀 ｦ あ 가 ㄅ A
-    assert _is_cjk_point(points).tolist() == [True, True, True, True, False, False, False]
+    assert cjk_table()[points].tolist() == [True, True, True, True, False, False, False]
     assert in_ranges(points, _CJK_RANGES).tolist() == [True] * 6 + [False]
     assert re.findall(f"[{CJK}]", "一𠀀ｦあ가ㄅA") == ["一", "𠀀", "ｦ", "あ"]
 

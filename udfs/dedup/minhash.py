@@ -33,9 +33,6 @@ import pandas as pd
 from udfs.dedup.config import NearDedupConfig, ShingleConfig, TextKeyConfig
 from udfs.scripts import CJK_OTHER_RANGES, SCRIPT_RANGES, in_ranges
 
-_MAX_SIGNATURE = np.uint32(0xFFFFFFFF)
-# Shingles × permutations per numpy chunk: 2k × 128 × 8 bytes = 2 MiB, small enough to stay in cache.
-_CHUNK_CELLS = 1 << 18
 # Characters per slice of a batch in batch_band_hashes (~60 bytes of temporaries per character: ~250 MB).
 _MAX_BATCH_CHARS = 4_000_000
 
@@ -363,28 +360,13 @@ def signatures(shingles: Shingles, num_perm: int, seed: int) -> np.ndarray:
     """(n_docs, num_perm) uint32 MinHash signatures; a document without shingles gets all 0xFFFFFFFF.
 
     Permutation ``i`` of a 32-bit shingle hash ``h`` is ``((a_i * h + b_i) mod 2**64) >> 32`` with random 64-bit
-    ``a_i`` (odd) and ``b_i``: the multiply-shift family, universal for 32-bit outputs and three vector operations
-    per cell (a Mersenne-prime modulus costs five more).
+    ``a_i`` (odd) and ``b_i``: the multiply-shift family, universal for 32-bit outputs and three operations per cell
+    (a Mersenne-prime modulus costs five more), in one compiled loop (:func:`udfs.kernels.minhash_signatures`).
     """
+    from udfs.kernels import minhash_signatures
+
     functions = HashFunctions.from_seed(seed, num_perm, 1)
-    a, b = functions.perm_a[None, :], functions.perm_b[None, :]
-    out = np.full((shingles.n_docs, num_perm), _MAX_SIGNATURE, dtype=np.uint32)
-    hashes, doc = shingles.hashes, shingles.doc
-    chunk = max(1, _CHUNK_CELLS // num_perm)
-    buffer = np.empty((min(chunk, len(hashes)), num_perm), dtype=np.uint64)
-    shift = np.uint64(32)
-    for begin in range(0, len(hashes), chunk):
-        h = hashes[begin : begin + chunk, None]
-        d = doc[begin : begin + chunk]
-        values = buffer[: len(h)]
-        np.multiply(h, a, out=values)
-        np.add(values, b, out=values)
-        np.right_shift(values, shift, out=values)
-        segment = np.flatnonzero(np.concatenate([[True], d[1:] != d[:-1]]))
-        minima = np.minimum.reduceat(values, segment, axis=0).astype(np.uint32)
-        docs = d[segment]  # distinct within a chunk
-        out[docs] = np.minimum(out[docs], minima)
-    return out
+    return minhash_signatures(shingles.hashes, shingles.doc, shingles.n_docs, functions.perm_a, functions.perm_b)
 
 
 def band_hashes(signature: np.ndarray, bands: int, rows: int, seed: int) -> np.ndarray:

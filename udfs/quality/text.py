@@ -37,7 +37,7 @@ ELLIPSIS = ("...", "…")
 _SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s|$)")
 _CJK_SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s|$)|[。！？]+[”」』’）]*")
 
-_MIX = np.uint64(0x9E3779B97F4A7C15)  # odd multiplier of the polynomial n-gram hash (wraps mod 2**64)
+NGRAM_MIX = np.uint64(0x9E3779B97F4A7C15)  # odd multiplier of the polynomial n-gram hash (wraps mod 2**64)
 _MIX2 = np.uint64(0xBF58476D1CE4E5B9)
 _WORD_MIX = np.uint64(0x94D049BB133111EB)
 _MAX_WEIGHTED = 4096
@@ -49,11 +49,6 @@ def _char_tables() -> tuple[np.ndarray, np.ndarray]:
     """Per code point: regex ``\\w`` and letter (``[^\\W\\d_]``), so word classes are array lookups, not regex
     scans (built once per worker, see :mod:`udfs.scripts`)."""
     return word_char_table(), letter_table()
-
-
-def _is_cjk_point(points: np.ndarray) -> np.ndarray:
-    """Han or Kana code points (the ``CJK`` character class, one table lookup: udfs.scripts)."""
-    return cjk_table()[points]
 
 
 def word_pattern(cjk: bool) -> re.Pattern[str]:
@@ -185,56 +180,26 @@ class Words:
         The batch is one UTF-32 array; a word starts at a non-space character that follows a space, a document
         start, or (in CJK documents) a Han/Kana character or is one. Equal words get equal codes from a
         polynomial hash over their code points (weights ``_WORD_MIX ** offset``), mixed with the document index
-        so that n-grams of different documents never compare equal.
+        so that n-grams of different documents never compare equal. One compiled loop over the characters
+        (:func:`udfs.kernels.split_words`).
         """
+        from udfs.kernels import split_words
+
         n_docs = len(texts)
-        chars_in_doc = np.fromiter(map(len, texts), dtype=np.int64, count=n_docs)
+        offsets = np.zeros(n_docs + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=n_docs), out=offsets[1:])
         points = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        if not len(points) or bool(_SPACE_TABLE[np.minimum(points, len(_SPACE_TABLE) - 1)].all()):
-            empty, none = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
-            zeros = np.zeros(n_docs, np.int64)
-            return cls(empty, empty, np.zeros(0, dtype=np.uint64), zeros, np.zeros(n_docs), none, none)
-        char_doc = np.repeat(np.arange(n_docs, dtype=np.int32), chars_in_doc)
-        space = _SPACE_TABLE[np.minimum(points, len(_SPACE_TABLE) - 1)]
-        own_word = _is_cjk_point(points) & np.asarray(cjk, dtype=bool)[char_doc]
-        boundary = np.ones(len(points), dtype=bool)  # a word may start here (if the character is not a space)
-        boundary[1:] = space[:-1] | own_word[:-1] | own_word[1:] | (char_doc[1:] != char_doc[:-1])
-        solid = ~space
-        starts = np.flatnonzero(solid & boundary)
-        word_of_char = np.cumsum(solid & boundary)[solid] - 1
-        solid_index = np.flatnonzero(solid)
-        offset = solid_index - starts[word_of_char]
-        # Weights W**offset from a table; characters past _MAX_WEIGHTED of a (rare, huge) word share the last weight.
-        offset_capped = np.minimum(offset, _MAX_WEIGHTED)
-        powers = np.cumprod(
-            np.concatenate(([np.uint64(1)], np.full(int(offset_capped.max()), _WORD_MIX, dtype=np.uint64)))
-        )
-        weighted = (points[solid].astype(np.uint64) + np.uint64(1)) * powers[offset_capped]
-        first_solid = np.flatnonzero(offset == 0)
-        hashes = np.add.reduceat(weighted, first_solid) if len(starts) else np.zeros(0, dtype=np.uint64)
-        length = np.bincount(word_of_char, minlength=len(starts)).astype(np.int64)
-        doc = char_doc[starts]
-        codes = hashes ^ (doc.astype(np.uint64) * _MIX2)
-        per_doc = np.bincount(doc, minlength=n_docs).astype(np.int64)
         word_char, letter = _char_tables()
-        solid_points = points[solid]
-        own = own_word[starts]  # a Han/Kana character in a CJK document is a word whatever its category
-        real = np.logical_or.reduceat(word_char[solid_points], first_solid) | own
-        alpha = np.logical_or.reduceat(letter[solid_points], first_solid) | own
+        doc, length, codes, real, alpha = split_words(
+            points, offsets, np.asarray(cjk, dtype=bool), _SPACE_TABLE, cjk_table(), word_char, letter, _WORD_MIX,
+            _MIX2, _MAX_WEIGHTED,
+        )
+        per_doc = np.bincount(doc, minlength=n_docs).astype(np.int64)
         return cls(doc, length, codes, per_doc, per_doc_sum(doc, length, n_docs), real, alpha)
 
-    def ngram_hashes(self, n: int, previous: np.ndarray | None) -> np.ndarray:
-        """Hash of the n-gram starting at each position (positions too close to the end are garbage; mask them
-        with :meth:`valid_starts`). ``previous`` is the (n-1)-gram hash array, so all sizes cost one pass each."""
-        size = len(self.codes) - n + 1
-        if size <= 0:
-            return np.zeros(0, dtype=np.uint64)
-        if previous is None:
-            return self.codes[:size] * _MIX + np.uint64(1)
-        return previous[:size] * _MIX + self.codes[n - 1 :]
-
-    def valid_starts(self, n: int) -> np.ndarray:
-        size = len(self.codes) - n + 1
-        if size <= 0:
-            return np.zeros(0, dtype=bool)
-        return self.doc[:size] == self.doc[n - 1 :]
+    def offsets(self) -> np.ndarray:
+        """Index of each document's first word (and the total at the end): document ``d`` is words
+        ``offsets[d]:offsets[d + 1]``."""
+        offsets = np.zeros(len(self.per_doc) + 1, dtype=np.int64)
+        np.cumsum(self.per_doc, out=offsets[1:])
+        return offsets

@@ -1,0 +1,78 @@
+"""The compiled loops of udfs/kernels.py against plain-Python statements of what they compute, on seeded random
+inputs small enough to brute-force (short vocabularies, so n-grams repeat and overlap)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from udfs.kernels import minhash_signatures, ngram_repetition, split_words
+from udfs.quality.text import _SPACE_TABLE, NGRAM_MIX
+from udfs.scripts import cjk_table, letter_table, word_char_table
+
+TOP_SIZES, MAX_SIZE = 3, 10
+
+
+def repetition_by_brute_force(words: list[str]) -> tuple[list[float], list[float]]:
+    """Gopher's numerators for one document, straight from the definition (n-grams as tuples of words)."""
+    top, dup = [0.0] * (MAX_SIZE - 1), [0.0] * (MAX_SIZE - 1)
+    for size in range(2, MAX_SIZE + 1):
+        grams = [tuple(words[i : i + size]) for i in range(len(words) - size + 1)]
+        counts = Counter(grams)
+        if size <= TOP_SIZES + 1:
+            top[size - 2] = max((c * sum(map(len, g)) for g, c in counts.items() if c > 1), default=0)
+        else:
+            seen: set[tuple[str, ...]] = set()
+            covered = [False] * len(words)
+            for i, gram in enumerate(grams):
+                if gram in seen:
+                    covered[i : i + size] = [True] * size
+                seen.add(gram)
+            dup[size - 2] = sum(len(w) for w, c in zip(words, covered, strict=True) if c)
+    return top, dup
+
+
+def test_ngram_repetition_matches_the_definition() -> None:
+    rng = np.random.default_rng(7)
+    vocabulary = ["a", "bb", "ccc", "dd", "e"]
+    documents = [[vocabulary[k] for k in rng.integers(0, size, length)]
+                 for size, length in [(2, 40), (3, 25), (5, 60), (1, 12), (4, 1), (5, 0), (2, 11)]]
+    texts = [" ".join(words) for words in documents]
+    offsets = np.concatenate(([0], np.cumsum([len(t) for t in texts])))
+    points = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
+    doc, length, codes, _, _ = split_words(points, offsets, np.zeros(len(texts), dtype=bool), _SPACE_TABLE,
+                                           cjk_table(), word_char_table(), letter_table(), np.uint64(31),
+                                           np.uint64(0xBF58476D1CE4E5B9), 4096)
+    word_offsets = np.concatenate(([0], np.cumsum(np.bincount(doc, minlength=len(texts)))))
+    top, dup = ngram_repetition(word_offsets, length, codes, NGRAM_MIX, TOP_SIZES, MAX_SIZE)
+    for d, words in enumerate(documents):
+        expected_top, expected_dup = repetition_by_brute_force(words)
+        assert top[:, d].tolist() == expected_top
+        assert dup[:, d].tolist() == expected_dup
+
+
+def test_split_words_cjk_characters_are_words_and_other_runs_are_one() -> None:
+    texts = ["ab  c\td", "长江abc很长 x"]
+    offsets = np.concatenate(([0], np.cumsum([len(t) for t in texts])))
+    points = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
+    doc, length, codes, real, alpha = split_words(points, offsets, np.array([False, True]), _SPACE_TABLE,
+                                                  cjk_table(), word_char_table(), letter_table(),
+                                                  np.uint64(31), np.uint64(7), 4096)
+    assert doc.tolist() == [0, 0, 0, 1, 1, 1, 1, 1, 1]
+    assert length.tolist() == [2, 1, 1, 1, 1, 3, 1, 1, 1]
+    assert real.all() and alpha.all()
+    assert codes[3] == codes[7] and codes[3] != codes[4]  # 长 twice in document 1: one code
+
+
+def test_minhash_signatures_are_the_least_permuted_hash_per_document() -> None:
+    rng = np.random.default_rng(3)
+    hashes = rng.integers(0, 1 << 32, 50, dtype=np.uint64)
+    doc = np.sort(rng.integers(0, 4, 50)).astype(np.int64)  # document 4 has no shingles
+    a = rng.integers(0, 1 << 63, 16, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    b = rng.integers(0, 1 << 63, 16, dtype=np.uint64)
+    out = minhash_signatures(hashes, doc, 5, a, b)
+    permuted = ((hashes[:, None] * a[None, :] + b[None, :]) >> np.uint64(32)).astype(np.uint32)
+    for d in range(4):
+        assert out[d].tolist() == permuted[doc == d].min(axis=0).tolist()
+    assert out[4].tolist() == [0xFFFFFFFF] * 16

@@ -1,0 +1,228 @@
+"""Compiled loops (numba) for the per-character and per-word work of the shard pass that numpy can only do in many
+whole-array passes: the word split of the quality rules, Gopher's n-gram repetition and MinHash signatures.
+
+Why compiled: the profile of the fused pass (bench/document_pass_profile.py under py-spy) showed each of these as
+a dozen numpy passes over arrays of one element per character or per word, each pass cheap, together ~25 % of the
+pass. One loop per document does the same work in one pass over memory.
+
+The kernels compile on first call in each Python worker (not at import: ~2 CPU-seconds for all three), and numba
+caches the machine code on disk (``cache=True``), so later workers and runs on the node load it (~10 ms) instead.
+The cache goes to ``NUMBA_CACHE_DIR``; when that is unset, to a folder of the node's temporary directory: on a
+cluster the module is read from the ``--py-files`` zip and the executor's home may not be writable, and numba
+refuses a cached function it has nowhere to write. Semantics are those of the numpy code they replaced, down to the
+hash functions, so the scores are identical.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import numpy as np
+
+# Read by numba when it is first imported, just below.
+os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(tempfile.gettempdir(), "cc-refinery-numba"))
+
+from numba import njit
+
+_UINT64 = np.uint64
+
+
+@njit(cache=True, nogil=True)
+def split_words(
+    points: np.ndarray,
+    doc_offsets: np.ndarray,
+    cjk_doc: np.ndarray,
+    space: np.ndarray,
+    cjk_char: np.ndarray,
+    word_char: np.ndarray,
+    letter: np.ndarray,
+    word_mix: np.uint64,
+    doc_mix: np.uint64,
+    max_weighted: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per word of every document: (document, length, code, has a word character, has a letter).
+
+    A word is a run of non-space characters; in a CJK document (``cjk_doc``) each Han/Kana character is a word of
+    its own and ends the run before it. ``code`` is ``sum((point + 1) * word_mix ** min(offset, max_weighted))``
+    over the word's characters, xor ``document * doc_mix`` (mod 2**64), so equal words of one document get equal
+    codes and words of different documents never do. ``space`` covers the low code points (above it: not space).
+    """
+    total = len(points)
+    doc_out = np.empty(total, dtype=np.int64)
+    length_out = np.empty(total, dtype=np.int64)
+    code_out = np.empty(total, dtype=np.uint64)
+    real_out = np.empty(total, dtype=np.bool_)
+    alpha_out = np.empty(total, dtype=np.bool_)
+    space_size = len(space)
+    one = _UINT64(1)
+    words = 0
+    for d in range(len(doc_offsets) - 1):
+        is_cjk = cjk_doc[d]
+        in_word = False
+        weight = one
+        for p in range(doc_offsets[d], doc_offsets[d + 1]):
+            c = points[p]
+            if c < space_size and space[c]:
+                in_word = False
+                continue
+            own = is_cjk and cjk_char[c]
+            if own or not in_word:
+                doc_out[words] = d
+                length_out[words] = 0
+                code_out[words] = _UINT64(0)
+                real_out[words] = own
+                alpha_out[words] = own
+                words += 1
+                weight = one
+            w = words - 1
+            code_out[w] += (_UINT64(c) + one) * weight
+            length_out[w] += 1
+            if word_char[c]:
+                real_out[w] = True
+            if letter[c]:
+                alpha_out[w] = True
+            offset = length_out[w]
+            if offset <= max_weighted:
+                weight = weight * word_mix
+            # A Han/Kana character of a CJK document is a word by itself: the next character starts another.
+            in_word = not own
+    for w in range(words):
+        code_out[w] ^= _UINT64(doc_out[w]) * doc_mix
+    return doc_out[:words], length_out[:words], code_out[:words], real_out[:words], alpha_out[:words]
+
+
+@njit(cache=True, nogil=True)
+def _slot(key: np.uint64, mask: int) -> int:
+    # The n-gram hashes are products with an odd constant: their high bits are the mixed ones (32 of them).
+    return np.int64((key * _UINT64(0x9E3779B97F4A7C15)) >> _UINT64(32)) & mask
+
+
+@njit(cache=True, nogil=True)
+def ngram_repetition(
+    word_offsets: np.ndarray, length: np.ndarray, codes: np.ndarray, mix: np.uint64, top_sizes: int, max_size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gopher's n-gram repetition numerators per document, for n = 2 .. ``max_size``.
+
+    Returns ``top[n - 2, d]``: the most characters one repeated n-gram covers (occurrences x its characters) for
+    n = 2 .. ``top_sizes + 1``, and ``dup[n - 2, d]``: the characters of the words covered by a second or later
+    occurrence of any n-gram (each word counted once). N-grams compare by a polynomial hash over the word codes
+    (``h(1) = code * mix + 1``, ``h(n) = h(n - 1) * mix + next code``). An n-gram can only occur twice if its
+    (n - 1)-gram prefix does, so each size only looks at the survivors of the previous one.
+    """
+    n_docs = len(word_offsets) - 1
+    top = np.zeros((max_size - 1, n_docs), dtype=np.float64)
+    dup = np.zeros((max_size - 1, n_docs), dtype=np.float64)
+    longest = 0
+    for d in range(n_docs):
+        longest = max(longest, word_offsets[d + 1] - word_offsets[d])
+    capacity = 1
+    while capacity < 2 * longest:
+        capacity *= 2
+    keys = np.empty(capacity, dtype=np.uint64)
+    stamp = np.full(capacity, -1, dtype=np.int64)
+    counts = np.empty(capacity, dtype=np.int64)
+    first = np.empty(capacity, dtype=np.int64)
+    hashes = np.empty(longest, dtype=np.uint64)
+    candidates = np.empty(longest, dtype=np.int64)
+    slots = np.empty(longest, dtype=np.int64)
+    cumulative = np.zeros(longest + 1, dtype=np.int64)
+    coverage = np.zeros(longest + 1, dtype=np.int64)
+    one = _UINT64(1)
+    generation = 0
+    for d in range(n_docs):
+        start = word_offsets[d]
+        m = word_offsets[d + 1] - start
+        if m < 2:
+            continue
+        for i in range(m):
+            cumulative[i + 1] = cumulative[i] + length[start + i]
+            hashes[i] = codes[start + i] * mix + one
+        n_candidates = m - 1
+        for i in range(n_candidates):
+            candidates[i] = i
+        for size in range(2, max_size + 1):
+            kept = 0
+            for k in range(n_candidates):
+                i = candidates[k]
+                if i + size <= m:
+                    candidates[kept] = i
+                    hashes[i] = hashes[i] * mix + codes[start + i + size - 1]
+                    kept += 1
+            n_candidates = kept
+            if n_candidates == 0:
+                break
+            table = 1
+            while table < 2 * n_candidates:
+                table *= 2
+            mask = table - 1
+            generation += 1
+            for k in range(n_candidates):
+                i = candidates[k]
+                key = hashes[i]
+                slot = _slot(key, mask)
+                while stamp[slot] == generation and keys[slot] != key:
+                    slot = (slot + 1) & mask
+                if stamp[slot] != generation:
+                    stamp[slot] = generation
+                    keys[slot] = key
+                    counts[slot] = 0
+                    first[slot] = i
+                counts[slot] += 1
+                slots[k] = slot
+            row = size - 2
+            if size <= top_sizes + 1:
+                best = 0
+                for k in range(n_candidates):
+                    count = counts[slots[k]]
+                    if count > 1:
+                        i = candidates[k]
+                        covered = count * (cumulative[i + size] - cumulative[i])
+                        if covered > best:
+                            best = covered
+                top[row, d] = best
+            else:
+                any_repeat = False
+                for k in range(n_candidates):
+                    i = candidates[k]
+                    if first[slots[k]] != i:
+                        coverage[i] += 1
+                        coverage[i + size] -= 1
+                        any_repeat = True
+                if any_repeat:
+                    running = 0
+                    chars = 0
+                    for i in range(m):
+                        running += coverage[i]
+                        if running > 0:
+                            chars += length[start + i]
+                    dup[row, d] = chars
+                    for i in range(m + 1):
+                        coverage[i] = 0
+            kept = 0
+            for k in range(n_candidates):
+                if counts[slots[k]] > 1:
+                    candidates[kept] = candidates[k]
+                    kept += 1
+            n_candidates = kept
+    return top, dup
+
+
+@njit(cache=True, nogil=True)
+def minhash_signatures(
+    hashes: np.ndarray, doc: np.ndarray, n_docs: int, perm_a: np.ndarray, perm_b: np.ndarray
+) -> np.ndarray:
+    """(n_docs, permutations) uint32 MinHash signatures: per document and permutation ``i``, the least
+    ``((perm_a[i] * h + perm_b[i]) mod 2**64) >> 32`` over the document's shingle hashes ``h``; all 0xFFFFFFFF for a
+    document without shingles."""
+    permutations = len(perm_a)
+    out = np.full((n_docs, permutations), np.uint32(0xFFFFFFFF), dtype=np.uint32)
+    shift = _UINT64(32)
+    for k in range(len(hashes)):
+        h = hashes[k]
+        row = out[doc[k]]
+        for i in range(permutations):
+            value = np.uint32((perm_a[i] * h + perm_b[i]) >> shift)
+            if value < row[i]:
+                row[i] = value
+    return out
