@@ -226,3 +226,90 @@ def minhash_signatures(
             if value < row[i]:
                 row[i] = value
     return out
+
+
+@njit(cache=True, nogil=True)
+def split_lines(
+    points: np.ndarray, doc_offsets: np.ndarray, separator: np.ndarray, space: np.ndarray, mix: np.uint64,
+    doc_mix: np.uint64,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per non-empty piece of every document cut at ``separator`` and stripped of white space (what
+    ``[p.strip() for p in text.split(separator) if p.strip()]`` keeps): (document, start, end, key).
+
+    ``start``/``end`` index ``points``; ``key`` is a polynomial hash of the piece's code points xor ``document *
+    doc_mix``, so equal pieces of one document get equal keys and pieces of different documents never do.
+    """
+    width = len(separator)
+    capacity = len(points) // max(width, 1) + len(doc_offsets)
+    doc_out = np.empty(capacity, dtype=np.int64)
+    start_out = np.empty(capacity, dtype=np.int64)
+    end_out = np.empty(capacity, dtype=np.int64)
+    key_out = np.empty(capacity, dtype=np.uint64)
+    space_size = len(space)
+    first = separator[0]
+    pieces = 0
+    for d in range(len(doc_offsets) - 1):
+        doc_end = doc_offsets[d + 1]
+        piece_start = doc_offsets[d]
+        while True:
+            found = -1
+            j = piece_start
+            while j + width <= doc_end:
+                if points[j] == first:
+                    same = True
+                    for t in range(1, width):
+                        if points[j + t] != separator[t]:
+                            same = False
+                            break
+                    if same:
+                        found = j
+                        break
+                j += 1
+            piece_end = found if found >= 0 else doc_end
+            a, b = piece_start, piece_end
+            while a < b and points[a] < space_size and space[points[a]]:
+                a += 1
+            while b > a and points[b - 1] < space_size and space[points[b - 1]]:
+                b -= 1
+            if b > a:
+                key = _UINT64(b - a)
+                for p in range(a, b):
+                    key = key * mix + _UINT64(points[p]) + _UINT64(1)
+                doc_out[pieces] = d
+                start_out[pieces] = a
+                end_out[pieces] = b
+                key_out[pieces] = key ^ (_UINT64(d) * doc_mix)
+                pieces += 1
+            if found < 0:
+                break
+            piece_start = found + width
+    return doc_out[:pieces], start_out[:pieces], end_out[:pieces], key_out[:pieces]
+
+
+@njit(cache=True, nogil=True)
+def pieces_with_affix(
+    points: np.ndarray, starts: np.ndarray, ends: np.ndarray, group: np.ndarray, affixes: np.ndarray,
+    affix_offsets: np.ndarray, group_offsets: np.ndarray, at_end: bool,
+) -> np.ndarray:
+    """Per piece ``points[starts[i]:ends[i]]``: does it start (``at_end`` false) or end with one of the affixes of
+    its group (``group[i]``: affixes ``group_offsets[g]`` to ``group_offsets[g + 1]``, each
+    ``affixes[affix_offsets[a]:affix_offsets[a + 1]]``) — ``str.startswith``/``endswith`` with a tuple."""
+    out = np.zeros(len(starts), dtype=np.bool_)
+    for i in range(len(starts)):
+        g = group[i]
+        size = ends[i] - starts[i]
+        for a in range(group_offsets[g], group_offsets[g + 1]):
+            low, high = affix_offsets[a], affix_offsets[a + 1]
+            width = high - low
+            if width > size:
+                continue
+            base = ends[i] - width if at_end else starts[i]
+            same = True
+            for t in range(width):
+                if points[base + t] != affixes[low + t]:
+                    same = False
+                    break
+            if same:
+                out[i] = True
+                break
+    return out

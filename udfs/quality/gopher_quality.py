@@ -43,8 +43,8 @@ def tag_gopher_quality(docs: Documents, conf: GopherQualityConfig, rows: np.ndar
     word_chars = per_doc_sum(words.doc[words.real], words.length[words.real], n)
     alpha_words = np.bincount(words.doc[words.alpha], minlength=n)
     symbols = np.fromiter((t.count("#") + t.count("...") + t.count("…") for t in texts), dtype=np.float64, count=n)
-    bullet = np.fromiter((line.startswith(bullets) for line in lines.text), dtype=bool, count=len(lines.text))
-    ellipsis = np.fromiter((line.endswith(ELLIPSIS) for line in lines.text), dtype=bool, count=len(lines.text))
+    bullet = lines.starts_with(tuple(bullets))
+    ellipsis = lines.ends_with(np.zeros(len(lines.doc), dtype=bool), {False: ELLIPSIS, True: ELLIPSIS})
     stops = np.full(n, np.nan)
     for lang, vocabulary in stop_words.items():
         index = [i for i, doc_lang in enumerate(langs) if doc_lang == lang]

@@ -35,7 +35,7 @@ def tag_gopher_repetition(docs: Documents, conf: RuleFamily, rows: np.ndarray) -
     texts, lines, words = docs.page, docs.lines, docs.words
     n = len(texts)
     text_chars = np.fromiter(map(len, texts), dtype=np.float64, count=n)
-    paragraphs = Lines.split(texts, "\n\n")
+    paragraphs = Lines.split(docs.points, "\n\n")
     scores: dict[str, np.ndarray] = {}
     scores["gr_dup_line_frac"], scores["gr_dup_line_char_frac"] = _repeated_elements(lines, text_chars)
     scores["gr_dup_para_frac"], scores["gr_dup_para_char_frac"] = _repeated_elements(paragraphs, text_chars)

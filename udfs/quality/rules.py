@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from udfs.quality.config import QualityConfig, Rule, RuleFamily, resolve_scorer
-from udfs.quality.text import Lines, Words, count_words
+from udfs.quality.text import BatchPoints, Lines, Words, count_words
 
 REWRITE_COLUMNS: dict[str, str] = {"text": "string", "zh_ad_lines_removed": "int", "c4_lines_removed": "int"}
 """Columns of the two rewrites (ad-line and C4 line removal) that every tagged batch has besides the scores."""
@@ -72,12 +72,17 @@ class Documents:
         return np.fromiter((lang in wanted for lang in self.langs), dtype=bool, count=self.size)
 
     @cached_property
+    def points(self) -> BatchPoints:
+        """The page texts' code points, which the line and word splits share."""
+        return BatchPoints.of(self.page)
+
+    @cached_property
     def lines(self) -> Lines:
-        return Lines.split(self.page)
+        return Lines.split(self.points)
 
     @cached_property
     def words(self) -> Words:
-        return Words.split(self.page, self.cjk)
+        return Words.split(self.points, self.cjk)
 
     @cached_property
     def _c4(self) -> tuple[list[str], np.ndarray]:

@@ -2,12 +2,12 @@
 
 Each batch is split once: every line and every word of every document goes into flat arrays with a parallel array
 of document indexes, so per-document statistics are ``np.bincount`` sums and repeated elements are found with one
-hash-table pass over (document, element) keys instead of a ``Counter`` per document. Words are cut from the batch's
-code points with numpy (no per-word Python strings). Words depend on the language: space-separated languages split
-on whitespace; CJK languages (no spaces) count each Han/Kana character as a word and each run of other non-space
-characters (a Latin word, a number, punctuation) as one more. The regexes below state the same definitions one
-document at a time (used where a per-document scan is cheaper, and by the tests' rule-by-rule oracle,
-``tests/quality_oracle.py``).
+hash-table pass over (document, element) keys instead of a ``Counter`` per document. Lines and words are cut from
+the batch's code points in compiled loops (``udfs.kernels``; no per-line or per-word Python strings). Words depend
+on the language: space-separated languages split on whitespace; CJK languages (no spaces) count each Han/Kana
+character as a word and each run of other non-space characters (a Latin word, a number, punctuation) as one more.
+The regexes below state the same definitions one document at a time (used where a per-document scan is cheaper, and
+by the tests' rule-by-rule oracle, ``tests/quality_oracle.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import chain
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -40,6 +40,7 @@ _CJK_SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s|$)|[。！？]+[”�
 NGRAM_MIX = np.uint64(0x9E3779B97F4A7C15)  # odd multiplier of the polynomial n-gram hash (wraps mod 2**64)
 _MIX2 = np.uint64(0xBF58476D1CE4E5B9)
 _WORD_MIX = np.uint64(0x94D049BB133111EB)
+_LINE_MIX = np.uint64(0xD6E8FEB86659FD93)
 _MAX_WEIGHTED = 4096
 # str.isspace() (= the regex \s) for code points up to U+3000 (the last whitespace character); above: not space.
 _SPACE_TABLE = np.array([chr(c).isspace() for c in range(0x3002)], dtype=bool)
@@ -89,27 +90,6 @@ def safe_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return out
 
 
-def _codes(values: list[str]) -> np.ndarray:
-    """Equal strings → equal integer codes (exact, no hashing)."""
-    if not values:
-        return np.zeros(0, dtype=np.uint64)
-    codes, _ = pd.factorize(np.asarray(values, dtype=object), sort=False)
-    return codes.astype(np.uint64)
-
-
-def _doc_keys(doc: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """One uint64 key per (document, element) pair (a hash mix; collisions are ~2**-64 per pair)."""
-    return keys.astype(np.uint64) * _MIX2 + doc.astype(np.uint64)
-
-
-def repeated_mask(doc: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """True for elements equal to an earlier element of the same document (the first occurrence is not repeated).
-    One hash-table pass (pandas ``duplicated``) over the whole batch."""
-    if len(keys) == 0:
-        return np.zeros(0, dtype=bool)
-    return pd.Series(_doc_keys(doc, keys)).duplicated(keep="first").to_numpy()
-
-
 def count_words(texts: Sequence[str], cjk: np.ndarray) -> np.ndarray:
     """Words per text, as :class:`Words` splits them, without building the word arrays."""
     return np.fromiter(
@@ -120,43 +100,79 @@ def count_words(texts: Sequence[str], cjk: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class Lines:
-    """Non-empty stripped lines of every document, flattened."""
+class BatchPoints:
+    """The code points of a batch of texts, concatenated (UTF-32), and where each text starts and ends."""
 
-    text: list[str]
+    points: np.ndarray
+    offsets: np.ndarray
+    """Text ``d`` is ``points[offsets[d]:offsets[d + 1]]``."""
+
+    @classmethod
+    def of(cls, texts: Sequence[str]) -> BatchPoints:
+        offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)), out=offsets[1:])
+        points = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        return cls(points, offsets)
+
+
+@lru_cache(maxsize=64)
+def _affix_arrays(groups: tuple[tuple[str, ...], ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Groups of strings as the flat arrays :func:`udfs.kernels.pieces_with_affix` reads."""
+    affixes = [affix for group in groups for affix in group]
+    offsets = np.zeros(len(affixes) + 1, dtype=np.int64)
+    np.cumsum([len(affix) for affix in affixes], out=offsets[1:])
+    group_offsets = np.zeros(len(groups) + 1, dtype=np.int64)
+    np.cumsum([len(group) for group in groups], out=group_offsets[1:])
+    return BatchPoints.of(affixes).points, offsets, group_offsets
+
+
+@dataclass
+class Lines:
+    """Non-empty stripped lines (or other pieces) of every document, flattened: where each sits in the batch's
+    code points, not a Python string per line."""
+
+    points: np.ndarray
     doc: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    keys: np.ndarray
+    """Per line: equal for equal lines of one document, never equal across documents (a 64-bit hash)."""
     length: np.ndarray
     per_doc: np.ndarray
     _repeated: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def split(cls, texts: Sequence[str], separator: str = "\n") -> Lines:
-        pieces = [t.split(separator) for t in texts]
-        counts = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
-        flat = [p.strip() for p in chain.from_iterable(pieces)]
-        doc = np.repeat(np.arange(len(texts)), counts)
-        length = np.fromiter(map(len, flat), dtype=np.int64, count=len(flat))
-        keep = length > 0
-        kept = list(np.asarray(flat, dtype=object)[keep]) if len(flat) else []
-        return cls(kept, doc[keep], length[keep], np.bincount(doc[keep], minlength=len(texts)))
+    def split(cls, batch: BatchPoints, separator: str = "\n") -> Lines:
+        """The pieces ``[p.strip() for p in text.split(separator) if p.strip()]`` of every text, in one compiled
+        loop (:func:`udfs.kernels.split_lines`)."""
+        from udfs.kernels import split_lines
 
-    def keys(self) -> np.ndarray:
-        return _codes(self.text)
+        doc, start, end, keys = split_lines(batch.points, batch.offsets, BatchPoints.of([separator]).points,
+                                            _SPACE_TABLE, _LINE_MIX, _MIX2)
+        per_doc = np.bincount(doc, minlength=len(batch.offsets) - 1)
+        return cls(batch.points, doc, start, end, keys, end - start, per_doc)
 
     def repeated(self) -> np.ndarray:
-        """:func:`repeated_mask` of the lines, computed once: Gopher and FineWeb both rate duplicate lines."""
+        """True for lines equal to an earlier line of the same document, computed once: Gopher and FineWeb both
+        rate duplicate lines. One hash-table pass (pandas ``duplicated``) over the whole batch."""
         if self._repeated is None:
-            self._repeated = repeated_mask(self.doc, self.keys())
+            self._repeated = pd.Series(self.keys).duplicated(keep="first").to_numpy()
         return self._repeated
+
+    def _with_affix(self, groups: tuple[tuple[str, ...], ...], group: np.ndarray, at_end: bool) -> np.ndarray:
+        from udfs.kernels import pieces_with_affix
+
+        affixes, offsets, group_offsets = _affix_arrays(groups)
+        return pieces_with_affix(self.points, self.start, self.end, group, affixes, offsets, group_offsets, at_end)
 
     def ends_with(self, endings_per_line: np.ndarray, suffixes: dict[bool, tuple[str, ...]]) -> np.ndarray:
         """Per line: does it end with one of ``suffixes[flag]`` (flag per line, e.g. its document is CJK)."""
-        by_flag = [suffixes[False], suffixes[True]]
-        return np.fromiter(
-            (line.endswith(by_flag[flag]) for line, flag in zip(self.text, endings_per_line.tolist(), strict=True)),
-            dtype=bool,
-            count=len(self.text),
-        )
+        group = np.asarray(endings_per_line, dtype=np.int64)
+        return self._with_affix((tuple(suffixes[False]), tuple(suffixes[True])), group, at_end=True)
+
+    def starts_with(self, prefixes: tuple[str, ...]) -> np.ndarray:
+        """Per line: does it start with one of ``prefixes``."""
+        return self._with_affix((tuple(prefixes),), np.zeros(len(self.doc), dtype=np.int64), at_end=False)
 
 
 @dataclass
@@ -174,21 +190,18 @@ class Words:
     """Per word: has a letter (``alpha_word_pattern``)."""
 
     @classmethod
-    def split(cls, texts: Sequence[str], cjk: np.ndarray) -> Words:
+    def split(cls, batch: BatchPoints, cjk: np.ndarray) -> Words:
         """Split the whole batch at once on its code points (no per-word Python strings).
 
-        The batch is one UTF-32 array; a word starts at a non-space character that follows a space, a document
-        start, or (in CJK documents) a Han/Kana character or is one. Equal words get equal codes from a
-        polynomial hash over their code points (weights ``_WORD_MIX ** offset``), mixed with the document index
-        so that n-grams of different documents never compare equal. One compiled loop over the characters
-        (:func:`udfs.kernels.split_words`).
+        A word starts at a non-space character that follows a space, a document start, or (in CJK documents) a
+        Han/Kana character or is one. Equal words get equal codes from a polynomial hash over their code points
+        (weights ``_WORD_MIX ** offset``), mixed with the document index so that n-grams of different documents
+        never compare equal. One compiled loop over the characters (:func:`udfs.kernels.split_words`).
         """
         from udfs.kernels import split_words
 
-        n_docs = len(texts)
-        offsets = np.zeros(n_docs + 1, dtype=np.int64)
-        np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=n_docs), out=offsets[1:])
-        points = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        points, offsets = batch.points, batch.offsets
+        n_docs = len(offsets) - 1
         word_char, letter = _char_tables()
         doc, length, codes, real, alpha = split_words(
             points, offsets, np.asarray(cjk, dtype=bool), _SPACE_TABLE, cjk_table(), word_char, letter, _WORD_MIX,
