@@ -15,7 +15,7 @@ from collections import Counter
 from typing import Any
 
 from udfs.quality.badwords import count_badwords
-from udfs.quality.c4 import _BLANK_RUNS, _policy_pattern, keep_line
+from udfs.quality.c4 import _policy_pattern, keep_line
 from udfs.quality.chinese import _stopword_pattern, is_ad_line
 from udfs.quality.config import QualityConfig
 from udfs.quality.gopher_repetition import DUP_NGRAMS, TOP_NGRAMS
@@ -31,6 +31,7 @@ from udfs.quality.url import _blocked_host, _lists, host_of
 from udfs.scripts import HAN_CHAR
 
 _TOKEN = re.compile(r"[a-z0-9]+")
+_BLANK_RUNS = re.compile(r"\n{3,}")
 
 
 def _ratio(a: float, b: float) -> float:

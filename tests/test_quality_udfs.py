@@ -262,6 +262,11 @@ def test_c4_policy_lines_are_found_from_one_scan_of_the_page() -> None:
     kept, removed = filter_lines(["\n".join(lines)], np.array([False]), np.array([3]), conf)
     assert kept == [lines[0] + "\n" + lines[2]]
     assert removed.tolist() == [1]
+    # in one batch with pages that lower-casing does not lengthen: each page as on its own
+    batch = ["Read the terms of use.\nA sentence that stays here.", "\n".join(lines), "No policy at all here."]
+    kept, removed = filter_lines(batch, np.array([False] * 3), np.array([3] * 3), conf)
+    assert kept == ["A sentence that stays here.", lines[0] + "\n" + lines[2], "No policy at all here."]
+    assert removed.tolist() == [1, 1, 0]
     # a substring holding a line break matches no line, even where the page holds it across two
     spanning = QualityConfig().replace_family("c4", policy_substrings=("cookie.\npolicy",)).families["c4"]
     page = "We use one cookie.\npolicy for all of our sites."

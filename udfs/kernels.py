@@ -313,3 +313,155 @@ def pieces_with_affix(
                 out[i] = True
                 break
     return out
+
+
+@njit(cache=True, nogil=True)
+def _ends_with_any(points: np.ndarray, start: int, end: int, affixes: np.ndarray, offsets: np.ndarray, low: int,
+                   high: int) -> bool:
+    for a in range(low, high):
+        width = offsets[a + 1] - offsets[a]
+        if width > end - start:
+            continue
+        same = True
+        for t in range(width):
+            if points[end - width + t] != affixes[offsets[a] + t]:
+                same = False
+                break
+        if same:
+            return True
+    return False
+
+
+@njit(cache=True, nogil=True)
+def _has_words(points: np.ndarray, start: int, end: int, cjk: bool, floor: int, space: np.ndarray,
+               cjk_char: np.ndarray, word_char: np.ndarray) -> bool:
+    """At least ``floor`` words in ``points[start:end]``: white-space tokens, or in a CJK document Han/Kana
+    characters plus runs of other non-space characters holding a word character (``real_word_pattern(True)``)."""
+    space_size = len(space)
+    words = 0
+    in_run = False
+    run_counted = False
+    for p in range(start, end):
+        c = points[p]
+        if c < space_size and space[c]:
+            in_run = False
+            continue
+        if cjk and cjk_char[c]:
+            words += 1
+            in_run = False
+        else:
+            if not in_run:
+                in_run = True
+                run_counted = False
+                if not cjk:
+                    words += 1
+            if cjk and not run_counted and word_char[c]:
+                words += 1
+                run_counted = True
+        if words >= floor:
+            return True
+    return words >= floor
+
+
+@njit(cache=True, nogil=True)
+def _holds_any(lowered: np.ndarray, start: int, end: int, literals: np.ndarray, offsets: np.ndarray,
+               first_char: np.ndarray) -> bool:
+    """Does ``lowered[start:end]`` contain one of the literals (``first_char``: a literal starts with this one)."""
+    first_size = len(first_char)
+    for p in range(start, end):
+        c = lowered[p]
+        if c >= first_size or not first_char[c]:
+            continue
+        for a in range(len(offsets) - 1):
+            width = offsets[a + 1] - offsets[a]
+            if width > end - p:
+                continue
+            same = True
+            for t in range(width):
+                if lowered[p + t] != literals[offsets[a] + t]:
+                    same = False
+                    break
+            if same:
+                return True
+    return False
+
+
+@njit(cache=True, nogil=True)
+def c4_filter_lines(
+    points: np.ndarray, doc_offsets: np.ndarray, cjk_doc: np.ndarray, floor: np.ndarray, check_terminal: bool,
+    terminal: np.ndarray, terminal_offsets: np.ndarray, terminal_groups: np.ndarray, ellipsis: np.ndarray,
+    ellipsis_offsets: np.ndarray, lowered: np.ndarray, lowered_ok: np.ndarray, literals: np.ndarray,
+    literal_offsets: np.ndarray, first_char: np.ndarray, policy_doc: np.ndarray, policy_line: np.ndarray,
+    space: np.ndarray, cjk_char: np.ndarray, word_char: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """C4's line clean-up of every document: (kept text's code points, their offsets per document, lines removed).
+
+    Per line (cut at "\\n", stripped): an empty line is kept; another is removed when it does not end in its
+    document's terminal punctuation (``terminal`` group 0, or 1 for CJK) or ends in an ellipsis (when
+    ``check_terminal``), when it holds a policy literal, or when it has fewer than ``floor`` words. Literals are
+    looked for in ``lowered`` (the lower-cased points, position for position) for documents where ``lowered_ok``;
+    for the others the caller found the lines (``policy_doc``/``policy_line`` pairs, in order). The kept lines are
+    joined with "\\n", runs of three or more line breaks become two, and the result is stripped: what
+    ``filter_lines`` in ``udfs.quality.c4`` does with strings.
+    """
+    n_docs = len(doc_offsets) - 1
+    out = np.empty(len(points), dtype=np.uint32)
+    out_offsets = np.zeros(n_docs + 1, dtype=np.int64)
+    removed = np.zeros(n_docs, dtype=np.int64)
+    space_size = len(space)
+    n_ellipsis = len(ellipsis_offsets) - 1
+    marked = 0
+    written = 0
+    for d in range(n_docs):
+        end_of_doc = doc_offsets[d + 1]
+        group = 1 if cjk_doc[d] else 0
+        low, high = terminal_groups[group], terminal_groups[group + 1]
+        line_start = doc_offsets[d]
+        line = 0
+        blank_lines = 0
+        any_line = False
+        while True:
+            line_end = line_start
+            while line_end < end_of_doc and points[line_end] != 10:
+                line_end += 1
+            a, b = line_start, line_end
+            while a < b and points[a] < space_size and space[points[a]]:
+                a += 1
+            while b > a and points[b - 1] < space_size and space[points[b - 1]]:
+                b -= 1
+            policy_hit = False
+            while marked < len(policy_doc) and policy_doc[marked] == d and policy_line[marked] == line:
+                policy_hit = True
+                marked += 1
+            if a == b:
+                blank_lines += 1
+            else:
+                keep = True
+                if check_terminal:
+                    keep = _ends_with_any(points, a, b, terminal, terminal_offsets, low, high) and not (
+                        _ends_with_any(points, a, b, ellipsis, ellipsis_offsets, 0, n_ellipsis)
+                    )
+                if keep and policy_hit:
+                    keep = False
+                if keep and lowered_ok[d] and len(literal_offsets) > 1:
+                    keep = not _holds_any(lowered, a, b, literals, literal_offsets, first_char)
+                if keep and floor[d] > 0:
+                    keep = _has_words(points, a, b, cjk_doc[d], floor[d], space, cjk_char, word_char)
+                if keep:
+                    if any_line:
+                        for _ in range(min(1 + blank_lines, 2)):
+                            out[written] = 10
+                            written += 1
+                    for p in range(a, b):
+                        out[written] = points[p]
+                        written += 1
+                    any_line = True
+                    blank_lines = 0
+                else:
+                    removed[d] += 1
+            line += 1
+            if line_end >= end_of_doc:
+                break
+            line_start = line_end + 1
+        out_offsets[d + 1] = written
+    return out[:written], out_offsets, removed

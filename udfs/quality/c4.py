@@ -11,46 +11,38 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Sequence
-from itertools import accumulate, compress
+from functools import lru_cache
+from itertools import accumulate, pairwise
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from udfs.quality.text import (
+    _SPACE_TABLE,
     CJK_TERMINAL_PUNCT,
     ELLIPSIS,
     TERMINAL_PUNCT,
+    BatchPoints,
+    _affix_arrays,
+    _char_tables,
     count_matches,
     real_word_pattern,
     sentence_end_pattern,
 )
+from udfs.scripts import cjk_table
 
 if TYPE_CHECKING:
     from udfs.quality.config import C4Config
     from udfs.quality.rules import Documents
 
-_BLANK_RUNS = re.compile(r"\n{3,}")
-
 
 def _policy_pattern(conf: C4Config) -> re.Pattern[str] | None:
-    # A line holds no line break, so a substring with one never matches: left out, a match never spans lines.
-    parts = [re.escape(s.lower()) for s in conf.policy_substrings if "\n" not in s]
-    if conf.remove_javascript_lines:
-        parts.append("javascript")
-    return re.compile("|".join(parts)) if parts else None
+    literals = _policy_literals(conf)
+    return re.compile("|".join(map(re.escape, literals))) if literals else None
 
 
 def _line_words(line: str, cjk: bool) -> int:
     return len(real_word_pattern(True).findall(line)) if cjk else len(line.split())
-
-
-def _has_words(line: str, cjk: bool, floor: int) -> bool:
-    """``_line_words(line, cjk) >= floor`` for a stripped, non-empty line and ``floor >= 1``. A space-separated line
-    is split only up to its ``floor``-th word (``split`` with ``maxsplit``: min(words, floor) pieces), not into every
-    word."""
-    if cjk:
-        return _line_words(line, True) >= floor
-    return len(line.split(None, floor - 1)) >= floor
 
 
 def keep_line(line: str, cjk: bool, conf: C4Config, min_words: int, policy: re.Pattern[str] | None) -> bool:
@@ -64,42 +56,81 @@ def keep_line(line: str, cjk: bool, conf: C4Config, min_words: int, policy: re.P
     return _line_words(line, cjk) >= min_words
 
 
+def _policy_literals(conf: C4Config) -> tuple[str, ...]:
+    """The lower-cased substrings that mark a line as boilerplate (``_policy_pattern``'s alternatives)."""
+    # A line holds no line break, so a substring with one never matches: left out, a match never spans lines.
+    literals = [s.lower() for s in conf.policy_substrings if "\n" not in s]
+    return (*literals, "javascript") if conf.remove_javascript_lines else tuple(literals)
+
+
+@lru_cache(maxsize=16)
+def _literal_arrays(literals: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The literals as flat code points + offsets, and a table of the code points a literal starts with."""
+    points, offsets, _ = _affix_arrays((literals,))
+    first_char = np.zeros(max((ord(s[0]) for s in literals if s), default=0) + 1, dtype=bool)
+    first_char[[ord(s[0]) for s in literals if s]] = True
+    return points, offsets, first_char
+
+
+def _policy_lines(texts: Sequence[str], rows: Sequence[int], policy: re.Pattern[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(document, line) of each line of the documents ``rows`` that holds a match of ``policy`` (lower-cased,
+    stripped lines; in order)."""
+    docs: list[int] = []
+    lines: list[int] = []
+    for i in rows:
+        lowered = "\n".join(line.strip() for line in texts[i].split("\n")).lower()
+        hits = [match.start() for match in policy.finditer(lowered)]
+        if hits:
+            # A match never spans a line break, so the lines holding a match are those of the matches' starts.
+            # Offsets are the lower-cased text's own (lower-casing may lengthen a line, never add a line break).
+            line_ends = list(accumulate(len(line) + 1 for line in lowered.split("\n")))
+            marked = sorted({bisect_right(line_ends, start) for start in hits})
+            docs += [i] * len(marked)
+            lines += marked
+    return np.array(docs, dtype=np.int64), np.array(lines, dtype=np.int64)
+
+
 def filter_lines(
-    texts: Sequence[str], cjk: np.ndarray, min_words: np.ndarray, conf: C4Config
+    texts: Sequence[str], cjk: np.ndarray, min_words: np.ndarray, conf: C4Config, batch: BatchPoints | None = None
 ) -> tuple[list[str], np.ndarray]:
-    """(texts with C4's bad lines removed, lines removed per text). Blank lines are kept (paragraph breaks)."""
-    policy = _policy_pattern(conf)
-    terminal = {False: TERMINAL_PUNCT, True: CJK_TERMINAL_PUNCT}
-    out: list[str] = []
-    removed = np.zeros(len(texts), dtype=np.int64)
-    for i, text in enumerate(texts):
-        lines = [line.strip() for line in text.split("\n")]
-        is_cjk, floor = bool(cjk[i]), int(min_words[i])
-        ends = terminal[is_cjk]
-        # Empty lines are always kept, so a False below is always a removed (non-empty) line.
-        if not conf.remove_no_terminal_punct:
-            keep = [True] * len(lines)
-        else:
-            keep = [not line or (line.endswith(ends) and not line.endswith(ELLIPSIS)) for line in lines]
-        if policy is not None:
-            lowered = "\n".join(lines).lower()
-            hits = [match.start() for match in policy.finditer(lowered)]
-            if hits:  # rare: only then find which lines
-                # A match never spans a line break, so the lines holding a match are those of the matches' starts:
-                # one scan of the page, not one search per line. Offsets are the lower-cased text's own
-                # (lower-casing may lengthen a line, never add a line break).
-                line_ends = list(accumulate(len(line) + 1 for line in lowered.split("\n")))
-                for start in hits:
-                    keep[bisect_right(line_ends, start)] = False
-        if floor > 0:
-            for j, line in enumerate(lines):
-                if keep[j] and line and not _has_words(line, is_cjk, floor):
-                    keep[j] = False
-        n_removed = keep.count(False)
-        removed[i] = n_removed
-        kept = "\n".join(compress(lines, keep)) if n_removed else "\n".join(lines)
-        out.append((_BLANK_RUNS.sub("\n\n", kept) if "\n\n\n" in kept else kept).strip())
-    return out, removed
+    """(texts with C4's bad lines removed, lines removed per text). Blank lines are kept (paragraph breaks).
+
+    One compiled loop over the batch's code points (:func:`udfs.kernels.c4_filter_lines`), which also writes the
+    kept text. Policy substrings are looked for in the lower-cased batch, position for position; a text that
+    lower-casing lengthens (rare: "İ" becomes two characters) has its policy lines found with ``re`` instead.
+    ``batch``: the texts' code points when the caller has them.
+    """
+    from udfs.kernels import c4_filter_lines
+
+    batch = batch or BatchPoints.of(texts)
+    literals = _policy_literals(conf)
+    literal_points, literal_offsets, first_char = _literal_arrays(literals)
+    lowered_ok = np.ones(len(texts), dtype=bool)
+    lowered = batch.points
+    policy_doc = policy_line = np.zeros(0, dtype=np.int64)
+    if literals:
+        lowered = BatchPoints.of(["".join(texts).lower()]).points
+        if len(lowered) != len(batch.points):
+            lowered_texts = [text.lower() for text in texts]
+            lowered_ok = np.fromiter((len(a) == len(b) for a, b in zip(texts, lowered_texts, strict=True)),
+                                     dtype=bool, count=len(texts))
+            # A lengthened text's positions are filled with spaces: its lines are found below instead.
+            lowered = BatchPoints.of([low if ok else " " * len(text) for text, low, ok in zip(
+                texts, lowered_texts, lowered_ok.tolist(), strict=True)]).points
+            policy_doc, policy_line = _policy_lines(texts, np.flatnonzero(~lowered_ok).tolist(),
+                                                    _policy_pattern(conf))
+    terminal, terminal_offsets, terminal_groups = _affix_arrays((TERMINAL_PUNCT, CJK_TERMINAL_PUNCT))
+    ellipsis, ellipsis_offsets, _ = _affix_arrays((ELLIPSIS,))
+    word_char, _ = _char_tables()
+    points, offsets, removed = c4_filter_lines(
+        batch.points, batch.offsets, np.asarray(cjk, dtype=bool), np.asarray(min_words, dtype=np.int64),
+        conf.remove_no_terminal_punct, terminal, terminal_offsets, terminal_groups, ellipsis, ellipsis_offsets,
+        lowered, lowered_ok, literal_points, literal_offsets, first_char, policy_doc, policy_line, _SPACE_TABLE,
+        cjk_table(), word_char,
+    )
+    data = points.tobytes()
+    kept = [data[4 * a : 4 * b].decode("utf-32-le", "surrogatepass") for a, b in pairwise(offsets.tolist())]
+    return kept, removed
 
 
 def tag_c4(docs: Documents, conf: C4Config, rows: np.ndarray) -> dict[str, np.ndarray]:

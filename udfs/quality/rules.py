@@ -92,7 +92,7 @@ class Documents:
         from udfs.quality.c4 import filter_lines
 
         floor = np.array([c4.value("min_words_per_line", lang) or 0 for lang in self.langs], dtype=np.int64)
-        return filter_lines(self.page, self.cjk, floor, c4)
+        return filter_lines(self.page, self.cjk, floor, c4, self.points)
 
     @property
     def kept(self) -> list[str]:
