@@ -76,3 +76,27 @@ def test_minhash_signatures_are_the_least_permuted_hash_per_document() -> None:
     for d in range(4):
         assert out[d].tolist() == permuted[doc == d].min(axis=0).tolist()
     assert out[4].tolist() == [0xFFFFFFFF] * 16
+
+
+def test_kept_lines_count_words_and_sentence_ends_as_the_patterns_do() -> None:
+    """The C4 loop's counts on the kept text against the regexes that define them, on pages with CJK and Latin
+    punctuation, closers, ellipses and runs that are not sentence ends."""
+    from udfs.quality.c4 import keep_lines
+    from udfs.quality.config import QualityConfig
+    from udfs.quality.text import sentence_end_pattern, word_pattern
+
+    pages = [
+        "First sentence here. Second one!) And a third?\nWhy.. not?! \"Quoted.\" end",
+        "长江很长。黄河也长！”真的吗？？」\n河流 abc. def!x 城市。",
+        "No end here\n\n\nA list: one, two... three… four.",
+        "Mixed.) then.x and (this). [that.]\t tab.",
+        "",
+    ]
+    cjk = np.array([False, True, False, True, False])
+    kept = keep_lines(pages, cjk, np.zeros(len(pages), dtype=np.int64), QualityConfig().families["c4"])
+    flags = cjk.tolist()
+    assert kept.words.tolist() == [len(word_pattern(c).findall(t)) for t, c in zip(kept.texts, flags, strict=True)]
+    assert kept.sentences.tolist() == [
+        len(sentence_end_pattern(c).findall(t)) for t, c in zip(kept.texts, flags, strict=True)
+    ]
+    assert kept.sentences.sum() > 0 and kept.removed.sum() > 0

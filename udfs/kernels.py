@@ -387,14 +387,92 @@ def _holds_any(lowered: np.ndarray, start: int, end: int, literals: np.ndarray, 
 
 
 @njit(cache=True, nogil=True)
+def _count_words(points: np.ndarray, start: int, end: int, cjk: bool, space: np.ndarray,
+                 cjk_char: np.ndarray) -> int:
+    """Matches of ``udfs.quality.text.word_pattern(cjk)`` in ``points[start:end]``: white-space tokens, or in a CJK
+    document each Han/Kana character and each run of other non-space characters."""
+    space_size = len(space)
+    words = 0
+    in_run = False
+    for p in range(start, end):
+        c = points[p]
+        if c < space_size and space[c]:
+            in_run = False
+        elif cjk and cjk_char[c]:
+            words += 1
+            in_run = False
+        elif not in_run:
+            words += 1
+            in_run = True
+    return words
+
+
+@njit(cache=True, nogil=True)
+def _is_stop(c: int) -> bool:
+    return c == 0x2E or c == 0x21 or c == 0x3F  # . ! ?
+
+
+@njit(cache=True, nogil=True)
+def _is_closer(c: int) -> bool:
+    return c == 0x22 or c == 0x27 or c == 0x201D or c == 0x2019 or c == 0x29 or c == 0x5D  # " ' ” ’ ) ]
+
+
+@njit(cache=True, nogil=True)
+def _is_cjk_stop(c: int) -> bool:
+    return c == 0x3002 or c == 0xFF01 or c == 0xFF1F  # 。！？
+
+
+@njit(cache=True, nogil=True)
+def _is_cjk_closer(c: int) -> bool:
+    return c == 0x201D or c == 0x300D or c == 0x300F or c == 0x2019 or c == 0xFF09  # ”」』’）
+
+
+@njit(cache=True, nogil=True)
+def _sentence_ends(points: np.ndarray, start: int, end: int, cjk: bool, space: np.ndarray) -> int:
+    """Matches of ``udfs.quality.text.sentence_end_pattern(cjk)`` in one line ``points[start:end]`` (its end is
+    followed by a line break or the end of the text, which the pattern's look-ahead accepts): a run of . ! ? with
+    its closing quotes and brackets, followed by white space; in CJK documents also every run of 。！？ with its
+    closers."""
+    space_size = len(space)
+    count = 0
+    p = start
+    while p < end:
+        c = points[p]
+        if _is_stop(c):
+            q = p
+            while q < end and _is_stop(points[q]):
+                q += 1
+            r = q
+            while r < end and _is_closer(points[r]):
+                r += 1
+            if r == end or (points[r] < space_size and space[points[r]]):
+                count += 1
+                p = r
+            else:
+                p = q  # no shorter run or fewer closers is followed by white space either
+        elif cjk and _is_cjk_stop(c):
+            q = p
+            while q < end and _is_cjk_stop(points[q]):
+                q += 1
+            while q < end and _is_cjk_closer(points[q]):
+                q += 1
+            count += 1
+            p = q
+        else:
+            p += 1
+    return count
+
+
+@njit(cache=True, nogil=True)
 def c4_filter_lines(
     points: np.ndarray, doc_offsets: np.ndarray, cjk_doc: np.ndarray, floor: np.ndarray, check_terminal: bool,
     terminal: np.ndarray, terminal_offsets: np.ndarray, terminal_groups: np.ndarray, ellipsis: np.ndarray,
     ellipsis_offsets: np.ndarray, lowered: np.ndarray, lowered_ok: np.ndarray, literals: np.ndarray,
     literal_offsets: np.ndarray, first_char: np.ndarray, policy_doc: np.ndarray, policy_line: np.ndarray,
     space: np.ndarray, cjk_char: np.ndarray, word_char: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """C4's line clean-up of every document: (kept text's code points, their offsets per document, lines removed).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """C4's line clean-up of every document: (kept text's code points, their offsets per document, lines removed,
+    words and sentence ends in the kept text).
 
     Per line (cut at "\\n", stripped): an empty line is kept; another is removed when it does not end in its
     document's terminal punctuation (``terminal`` group 0, or 1 for CJK) or ends in an ellipsis (when
@@ -408,6 +486,8 @@ def c4_filter_lines(
     out = np.empty(len(points), dtype=np.uint32)
     out_offsets = np.zeros(n_docs + 1, dtype=np.int64)
     removed = np.zeros(n_docs, dtype=np.int64)
+    kept_words = np.zeros(n_docs, dtype=np.int64)
+    sentences = np.zeros(n_docs, dtype=np.int64)
     space_size = len(space)
     n_ellipsis = len(ellipsis_offsets) - 1
     marked = 0
@@ -455,6 +535,8 @@ def c4_filter_lines(
                     for p in range(a, b):
                         out[written] = points[p]
                         written += 1
+                    kept_words[d] += _count_words(points, a, b, cjk_doc[d], space, cjk_char)
+                    sentences[d] += _sentence_ends(points, a, b, cjk_doc[d], space)
                     any_line = True
                     blank_lines = 0
                 else:
@@ -464,4 +546,4 @@ def c4_filter_lines(
                 break
             line_start = line_end + 1
         out_offsets[d + 1] = written
-    return out[:written], out_offsets, removed
+    return out[:written], out_offsets, removed, kept_words, sentences

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate, pairwise
 from typing import TYPE_CHECKING
@@ -90,10 +91,32 @@ def _policy_lines(texts: Sequence[str], rows: Sequence[int], policy: re.Pattern[
     return np.array(docs, dtype=np.int64), np.array(lines, dtype=np.int64)
 
 
+@dataclass
+class KeptLines:
+    """What C4's line clean-up leaves of each text, and what the document rules count on it."""
+
+    texts: list[str]
+    removed: np.ndarray
+    """Lines removed per text."""
+    words: np.ndarray
+    """Words per kept text (matches of ``word_pattern``: what :class:`udfs.quality.text.Words` splits)."""
+    sentences: np.ndarray
+    """Matches of ``sentence_end_pattern`` per kept text."""
+
+
 def filter_lines(
     texts: Sequence[str], cjk: np.ndarray, min_words: np.ndarray, conf: C4Config, batch: BatchPoints | None = None
 ) -> tuple[list[str], np.ndarray]:
-    """(texts with C4's bad lines removed, lines removed per text). Blank lines are kept (paragraph breaks).
+    """(texts with C4's bad lines removed, lines removed per text). Blank lines are kept (paragraph breaks)."""
+    kept = keep_lines(texts, cjk, min_words, conf, batch)
+    return kept.texts, kept.removed
+
+
+def keep_lines(
+    texts: Sequence[str], cjk: np.ndarray, min_words: np.ndarray, conf: C4Config, batch: BatchPoints | None = None,
+    lowered: str | None = None,
+) -> KeptLines:
+    """:func:`filter_lines` with the kept texts' word and sentence counts.
 
     One compiled loop over the batch's code points (:func:`udfs.kernels.c4_filter_lines`), which also writes the
     kept text. Policy substrings are looked for in the lower-cased batch, position for position; a text that
@@ -106,41 +129,48 @@ def filter_lines(
     literals = _policy_literals(conf)
     literal_points, literal_offsets, first_char = _literal_arrays(literals)
     lowered_ok = np.ones(len(texts), dtype=bool)
-    lowered = batch.points
+    lowered_points = batch.points
     policy_doc = policy_line = np.zeros(0, dtype=np.int64)
     if literals:
-        lowered = BatchPoints.of(["".join(texts).lower()]).points
-        if len(lowered) != len(batch.points):
+        lowered_points = BatchPoints.of(["".join(texts).lower() if lowered is None else lowered]).points
+        if len(lowered_points) != len(batch.points):
             lowered_texts = [text.lower() for text in texts]
             lowered_ok = np.fromiter((len(a) == len(b) for a, b in zip(texts, lowered_texts, strict=True)),
                                      dtype=bool, count=len(texts))
             # A lengthened text's positions are filled with spaces: its lines are found below instead.
-            lowered = BatchPoints.of([low if ok else " " * len(text) for text, low, ok in zip(
+            lowered_points = BatchPoints.of([low if ok else " " * len(text) for text, low, ok in zip(
                 texts, lowered_texts, lowered_ok.tolist(), strict=True)]).points
             policy_doc, policy_line = _policy_lines(texts, np.flatnonzero(~lowered_ok).tolist(),
                                                     _policy_pattern(conf))
     terminal, terminal_offsets, terminal_groups = _affix_arrays((TERMINAL_PUNCT, CJK_TERMINAL_PUNCT))
     ellipsis, ellipsis_offsets, _ = _affix_arrays((ELLIPSIS,))
     word_char, _ = _char_tables()
-    points, offsets, removed = c4_filter_lines(
+    points, offsets, removed, words, sentences = c4_filter_lines(
         batch.points, batch.offsets, np.asarray(cjk, dtype=bool), np.asarray(min_words, dtype=np.int64),
         conf.remove_no_terminal_punct, terminal, terminal_offsets, terminal_groups, ellipsis, ellipsis_offsets,
-        lowered, lowered_ok, literal_points, literal_offsets, first_char, policy_doc, policy_line, _SPACE_TABLE,
+        lowered_points, lowered_ok, literal_points, literal_offsets, first_char, policy_doc, policy_line, _SPACE_TABLE,
         cjk_table(), word_char,
     )
     data = points.tobytes()
     kept = [data[4 * a : 4 * b].decode("utf-32-le", "surrogatepass") for a, b in pairwise(offsets.tolist())]
-    return kept, removed
+    return KeptLines(kept, removed, words, sentences)
 
 
 def tag_c4(docs: Documents, conf: C4Config, rows: np.ndarray) -> dict[str, np.ndarray]:
     """Document scores: sentences left after line removal; "lorem ipsum" / "{" in the page as it came."""
     original, cleaned, cjk = docs.page, docs.kept, docs.cjk
-    sentences = np.zeros(len(cleaned), dtype=np.float64)
-    for flag in (False, True):
-        index = np.flatnonzero(cjk == flag)
-        if len(index):
-            sentences[index] = count_matches(sentence_end_pattern(flag), [cleaned[i] for i in index])
-    lorem = np.fromiter(("lorem ipsum" in t.lower() for t in original), dtype=bool, count=len(original))
+    sentences = docs.kept_sentences
+    if sentences is None:
+        sentences = np.zeros(len(cleaned), dtype=np.float64)
+        for flag in (False, True):
+            index = np.flatnonzero(cjk == flag)
+            if len(index):
+                sentences[index] = count_matches(sentence_end_pattern(flag), [cleaned[i] for i in index])
+    # Most batches hold no "lorem ipsum" at all: one scan of the whole lower-cased batch says so.
+    if "lorem ipsum" in docs.lowered_page:
+        lorem = np.fromiter(("lorem ipsum" in t.lower() for t in original), dtype=bool, count=len(original))
+    else:
+        lorem = np.zeros(len(original), dtype=bool)
     curly = np.fromiter(("{" in t for t in original), dtype=bool, count=len(original))
+    sentences = np.asarray(sentences, dtype=np.float64)
     return {"c4_sentences": sentences, "c4_lorem_ipsum": lorem, "c4_curly_bracket": curly}

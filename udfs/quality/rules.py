@@ -15,13 +15,16 @@ from __future__ import annotations
 
 from functools import cached_property
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from udfs.quality.config import QualityConfig, Rule, RuleFamily, resolve_scorer
-from udfs.quality.text import BatchPoints, Lines, Words, count_words
+
+if TYPE_CHECKING:
+    from udfs.quality.c4 import KeptLines
+from udfs.quality.text import BatchPoints, Lines, Words
 
 REWRITE_COLUMNS: dict[str, str] = {"text": "string", "zh_ad_lines_removed": "int", "c4_lines_removed": "int"}
 """Columns of the two rewrites (ad-line and C4 line removal) that every tagged batch has besides the scores."""
@@ -85,27 +88,37 @@ class Documents:
         return Words.split(self.points, self.cjk)
 
     @cached_property
-    def _c4(self) -> tuple[list[str], np.ndarray]:
+    def lowered_page(self) -> str:
+        """The page texts joined and lower-cased, for substring tests of the whole batch at once."""
+        return "".join(self.page).lower()
+
+    @cached_property
+    def _c4(self) -> KeptLines | None:
         c4 = self.conf.families.get("c4")
         if c4 is None or not c4.enabled:
-            return self.page, np.zeros(self.size, dtype=np.int64)
-        from udfs.quality.c4 import filter_lines
+            return None
+        from udfs.quality.c4 import keep_lines
 
         floor = np.array([c4.value("min_words_per_line", lang) or 0 for lang in self.langs], dtype=np.int64)
-        return filter_lines(self.page, self.cjk, floor, c4, self.points)
+        return keep_lines(self.page, self.cjk, floor, c4, self.points, self.lowered_page)
 
     @property
     def kept(self) -> list[str]:
-        return self._c4[0]
+        return self.page if self._c4 is None else self._c4.texts
 
     @property
     def c4_lines_removed(self) -> np.ndarray:
-        return self._c4[1]
+        return np.zeros(self.size, dtype=np.int64) if self._c4 is None else self._c4.removed
+
+    @property
+    def kept_sentences(self) -> np.ndarray | None:
+        """Sentence ends per ``kept`` text, when C4's line clean-up counted them."""
+        return None if self._c4 is None else self._c4.sentences
 
     @cached_property
     def kept_words(self) -> np.ndarray:
         """Words per document of the ``kept`` text."""
-        return self.words.per_doc if self.kept is self.page else count_words(self.kept, self.cjk)
+        return self.words.per_doc if self._c4 is None else self._c4.words
 
 
 # The vectorized split holds a few numbers per character of the batch (~40 bytes): long Arrow batches are cut into

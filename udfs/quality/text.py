@@ -90,15 +90,6 @@ def safe_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return out
 
 
-def count_words(texts: Sequence[str], cjk: np.ndarray) -> np.ndarray:
-    """Words per text, as :class:`Words` splits them, without building the word arrays."""
-    return np.fromiter(
-        (len(_CJK_WORD.findall(t)) if is_cjk else len(t.split()) for t, is_cjk in zip(texts, cjk, strict=True)),
-        dtype=np.int64,
-        count=len(texts),
-    )
-
-
 @dataclass
 class BatchPoints:
     """The code points of a batch of texts, concatenated (UTF-32), and where each text starts and ends."""
