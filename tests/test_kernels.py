@@ -100,3 +100,23 @@ def test_kept_lines_count_words_and_sentence_ends_as_the_patterns_do() -> None:
         len(sentence_end_pattern(c).findall(t)) for t, c in zip(kept.texts, flags, strict=True)
     ]
     assert kept.sentences.sum() > 0 and kept.removed.sum() > 0
+
+
+def test_langid_cleaning_loop_matches_the_regex() -> None:
+    """The compiled clean-up of langid's input against the regex form (``clean_for_langid``) on URLs, tags,
+    entities, digits in several scripts, white space and cut-offs, and a page with "@" (the regex path)."""
+    import re
+
+    from udfs.langid import clean_batch_for_langid, clean_for_langid
+
+    texts = [
+        "see https://x.y/z and http:// and https:/ no www. www.a.b <b>bold</b> <> <" + "x" * 300 + "> &amp; &; &a b",
+        "12_3 ٣٤ _ a hhttp://a httpss://b http://\tx www.\nq <a\nb>c &nbsp;d",
+        "<" + "y" * 199 + ">z <" + "y" * 200 + ">w",
+        " lead  trail ", "", "1234 5678", "write to x@y.z or visit www.example.org today",
+        "ab cd " * 500, "é" * 1999 + " x", "² ³ ½ 2²",
+    ]
+    for max_chars in (2000, 150, 5, 1):
+        cleaned, has_letter = clean_batch_for_langid(texts, max_chars)
+        assert cleaned == [clean_for_langid(t, max_chars) for t in texts]
+        assert has_letter.tolist() == [re.search(r"[^\W\d_]", t) is not None for t in cleaned]

@@ -547,3 +547,98 @@ def c4_filter_lines(
             line_start = line_end + 1
         out_offsets[d + 1] = written
     return out[:written], out_offsets, removed, kept_words, sentences
+
+
+@njit(cache=True, nogil=True)
+def _url_head_end(points: np.ndarray, p: int, end: int) -> int:
+    """End of ``https?://`` or ``www.`` at ``p`` (-1: neither)."""
+    c = points[p]
+    if c == 0x68 and p + 7 <= end and points[p + 1] == 0x74 and points[p + 2] == 0x74 and points[p + 3] == 0x70:
+        j = p + 5 if points[p + 4] == 0x73 else p + 4  # "https" or "http"; no "://" after "https" fails either way
+        if j + 3 <= end and points[j] == 0x3A and points[j + 1] == 0x2F and points[j + 2] == 0x2F:
+            return j + 3
+    elif c == 0x77 and p + 4 <= end and points[p + 1] == 0x77 and points[p + 2] == 0x77 and points[p + 3] == 0x2E:
+        return p + 4
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def _noise_end(points: np.ndarray, p: int, end: int, space: np.ndarray, word_char: np.ndarray,
+               digit: np.ndarray) -> int:
+    """Where the match of ``udfs.langid._NOISE_NO_EMAIL`` starting at ``p`` ends (``p``: none): a URL
+    (``https?://\\S+``, ``www\\.\\S+``), a tag (``<[^>]{1,200}>``), an entity (``&\\w+;``) or a run of digits and
+    underscores (``[\\d_]+``). The alternatives start with different characters, so one is tried at each position."""
+    space_size = len(space)
+    c = points[p]
+    rest = _url_head_end(points, p, end) if c == 0x68 or c == 0x77 else -1
+    if rest >= 0:  # \S+ after the URL's head: at least one non-space character
+        q = rest
+        while q < end and not (points[q] < space_size and space[points[q]]):
+            q += 1
+        return q if q > rest else p
+    if c == 0x3C:  # <[^>]{1,200}>
+        q = p + 1
+        while q < end and q <= p + 201 and points[q] != 0x3E:
+            q += 1
+        if q < end and points[q] == 0x3E and p + 2 <= q <= p + 201:
+            return q + 1
+        return p
+    if c == 0x26:  # &\w+;
+        q = p + 1
+        while q < end and word_char[points[q]]:
+            q += 1
+        if q > p + 1 and q < end and points[q] == 0x3B:
+            return q + 1
+        return p
+    if c == 0x5F or digit[c]:  # [\d_]+
+        q = p + 1
+        while q < end and (points[q] == 0x5F or digit[points[q]]):
+            q += 1
+        return q
+    return p
+
+
+@njit(cache=True, nogil=True)
+def clean_for_langid(
+    points: np.ndarray, doc_offsets: np.ndarray, max_chars: int, space: np.ndarray, word_char: np.ndarray,
+    digit: np.ndarray, letter: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``udfs.langid.clean_for_langid`` of every text given by its head (``points``, ``doc_offsets``) for texts
+    without "@": noise replaced by a space, white-space runs made one space, stripped, cut to ``max_chars``.
+    Returns the cleaned texts' code points, their offsets, and whether each has a letter."""
+    n_docs = len(doc_offsets) - 1
+    out = np.empty(len(points), dtype=np.uint32)
+    out_offsets = np.zeros(n_docs + 1, dtype=np.int64)
+    has_letter = np.zeros(n_docs, dtype=np.bool_)
+    space_size = len(space)
+    written = 0
+    for d in range(n_docs):
+        start = written
+        end = doc_offsets[d + 1]
+        p = doc_offsets[d]
+        pending_space = False
+        while p < end and written - start < max_chars:
+            c = points[p]
+            # Only these characters can start noise (most characters are none of them: no call).
+            if c == 0x68 or c == 0x77 or c == 0x3C or c == 0x26 or c == 0x5F or digit[c]:
+                q = _noise_end(points, p, end, space, word_char, digit)
+                if q > p:
+                    pending_space = True
+                    p = q
+                    continue
+            if c < space_size and space[c]:
+                pending_space = True
+            else:
+                if pending_space and written > start:
+                    out[written] = 32
+                    written += 1
+                    if written - start >= max_chars:
+                        break
+                pending_space = False
+                out[written] = c
+                written += 1
+                if letter[c]:
+                    has_letter[d] = True
+            p += 1
+        out_offsets[d + 1] = written
+    return out[:written], out_offsets, has_letter

@@ -33,7 +33,7 @@ import pandas as pd
 
 from udfs.errors import ConfigError
 from udfs.models import bundled_lid_model_path, cached_model
-from udfs.scripts import SCRIPT_RANGES, letter_table, per_text_counts
+from udfs.scripts import SCRIPT_RANGES, code_point_table, letter_table, per_text_counts, word_char_table
 
 _NOISE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\w+|<[^>]{1,200}>|&\w+;|[\d_]+")
 # The same without the e-mail alternative, for the texts without "@" (most): ``\S+@`` backtracks through every
@@ -177,6 +177,32 @@ def clean_for_langid(text: str, max_chars: int) -> str:
     head = text[: max_chars * 2]
     noise = _NOISE if "@" in head else _NOISE_NO_EMAIL
     return " ".join(noise.sub(" ", head).split())[:max_chars]  # str.split's whitespace is the regex \s
+
+
+def clean_batch_for_langid(texts: Sequence[str], max_chars: int) -> tuple[list[str], np.ndarray]:
+    """:func:`clean_for_langid` of every text, and whether each cleaned text has a letter. Texts without "@" in
+    their head (most) are cleaned in one compiled loop (:func:`udfs.kernels.clean_for_langid`); the others, whose
+    e-mail alternative backtracks, by the regex."""
+    from udfs.kernels import clean_for_langid as clean_heads
+    from udfs.quality.text import _SPACE_TABLE, BatchPoints
+
+    heads = [text[: max_chars * 2] for text in texts]
+    plain = [i for i, head in enumerate(heads) if "@" not in head]
+    cleaned: list[str] = [""] * len(texts)
+    has_letter = np.zeros(len(texts), dtype=bool)
+    if plain:
+        batch = BatchPoints.of([heads[i] for i in plain])
+        points, offsets, letters = clean_heads(batch.points, batch.offsets, max_chars, _SPACE_TABLE,
+                                               word_char_table(), code_point_table(r"\d"), letter_table())
+        data = points.tobytes()
+        for i, a, b in zip(plain, offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
+            cleaned[i] = data[4 * a : 4 * b].decode("utf-32-le", "surrogatepass")
+        has_letter[plain] = letters
+    if len(plain) < len(texts):
+        for i in set(range(len(texts))).difference(plain):
+            cleaned[i] = clean_for_langid(texts[i], max_chars)
+            has_letter[i] = _LETTER.search(cleaned[i]) is not None
+    return cleaned, has_letter
 
 
 @cache
@@ -389,11 +415,11 @@ def detect_languages(texts: pd.Series, conf: LangIdConfig) -> pd.DataFrame:
     """``lang``, ``lang_score``, ``lang_method`` and ``lang_mixed`` for each text; a letter-less text gets
     ``lang=None``, score 0."""
     model = cached_model("fasttext", conf.resolved_model_path(), _load_fasttext)
-    cleaned = [clean_for_langid(t or "", conf.max_chars) for t in texts]
+    cleaned, has_letter = clean_batch_for_langid([t or "" for t in texts], conf.max_chars)
     langs: list[str | None] = [None] * len(cleaned)
     methods: list[str | None] = [None] * len(cleaned)
     scores = np.zeros(len(cleaned), dtype=np.float64)
-    index = [i for i, text in enumerate(cleaned) if _LETTER.search(text)]
+    index = np.flatnonzero(has_letter).tolist()
     if index:
         # The top ten: script narrowing looks below the top; the right language is further down only on noise.
         texts_with_letters = [cleaned[i] for i in index]
