@@ -120,3 +120,22 @@ def test_langid_cleaning_loop_matches_the_regex() -> None:
         cleaned, has_letter = clean_batch_for_langid(texts, max_chars)
         assert cleaned == [clean_for_langid(t, max_chars) for t in texts]
         assert has_letter.tolist() == [re.search(r"[^\W\d_]", t) is not None for t in cleaned]
+
+
+def test_stop_word_loop_matches_the_case_insensitive_whole_word_regex() -> None:
+    """Gopher's stop-word count in the compiled loop against ``stop_word_pattern``: word boundaries in any script,
+    and the characters ``re`` matches ignoring case besides the plain upper case (Kelvin sign, long s, dotless and
+    dotted i)."""
+    from types import SimpleNamespace
+
+    from udfs.quality.gopher_quality import _folded_words, count_stop_words, stop_word_pattern
+    from udfs.quality.text import BatchPoints
+
+    pages = ["The THE tHe the, (the) theé éthe the_ _the the2 wıth WİTH with", "ſo K haveK have KS", "and-that that's",
+             "", "the"]
+    docs = SimpleNamespace(page=pages, points=BatchPoints.of(pages))
+    for words in [("the", "be", "to", "of", "and", "that", "have", "with"), ("a", "an", "and"), ("k", "so", "s")]:
+        assert _folded_words(words) is not None
+        expected = [len(stop_word_pattern(words).findall(page)) for page in pages]
+        assert count_stop_words(docs, list(range(len(pages))), words) == expected
+    assert _folded_words(("x-y",)) is None  # a non-word character: the regex counts it

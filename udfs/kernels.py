@@ -642,3 +642,49 @@ def clean_for_langid(
             p += 1
         out_offsets[d + 1] = written
     return out[:written], out_offsets, has_letter
+
+
+@njit(cache=True, nogil=True)
+def count_whole_words(
+    points: np.ndarray, doc_offsets: np.ndarray, docs: np.ndarray, word_char: np.ndarray, fold: np.ndarray,
+    words: np.ndarray, word_offsets: np.ndarray,
+) -> np.ndarray:
+    """Per document of ``docs``: matches of ``\\b(?:w1|w2|...)\\b`` ignoring case, with ``re``'s semantics.
+
+    ``fold[c]`` has bit ``k`` set when code point ``c`` matches the ``k``-th distinct character of the words
+    case-insensitively; a word is the bits of its characters (``words[word_offsets[i]:word_offsets[i + 1]]``). At
+    each position that starts a word (no word character before it) the words are tried in order; the first whose
+    characters all match and that is not followed by a word character counts, and the search goes on after it.
+    """
+    fold_size = len(fold)
+    counts = np.zeros(len(docs), dtype=np.int64)
+    for k in range(len(docs)):
+        d = docs[k]
+        start, end = doc_offsets[d], doc_offsets[d + 1]
+        p = start
+        while p < end:
+            c = points[p]
+            if c >= fold_size or fold[c] == 0 or (p > start and word_char[points[p - 1]]):
+                p += 1
+                continue
+            matched = 0
+            for w in range(len(word_offsets) - 1):
+                low, high = word_offsets[w], word_offsets[w + 1]
+                size = high - low
+                if p + size > end:
+                    continue
+                same = True
+                for t in range(size):
+                    q = points[p + t]
+                    if q >= fold_size or (fold[q] & words[low + t]) == 0:
+                        same = False
+                        break
+                if same and (p + size == end or not word_char[points[p + size]]):
+                    matched = size
+                    break
+            if matched:
+                counts[k] += 1
+                p += matched
+            else:
+                p += 1
+    return counts
