@@ -171,9 +171,21 @@ def add_scores(columns: dict[str, Any], stages: Sequence[str], conf: Any, kinds:
     for name, kind in kinds.items():
         if name == URL_CATEGORY:
             continue
+        values = None if scored is None else scored[name]
+        if values is not None and name not in columns and (kind == "double" or (
+                len(live) == n and values.dtype.kind == "b")):
+            # Scores straight from numpy, without boxing every value: a double column's nulls (rows not scored,
+            # None in object columns) become NaN here and null below, as in the object path.
+            if kind == "double":
+                full_values = np.full(n, np.nan)
+                full_values[live] = np.asarray(values, dtype=np.float64)
+            else:
+                full_values = values.to_numpy()
+            columns[name] = pa.Array.from_pandas(full_values, type=arrow_type(kind))
+            continue
         full = pd.Series(columns[name] if name in columns else [None] * n, dtype=object)
-        if scored is not None:
-            full.iloc[live] = scored[name].to_numpy(dtype=object)
+        if values is not None:
+            full.iloc[live] = values.to_numpy(dtype=object)
         # pandas null semantics: NaN scores become nulls, as Spark's own pandas → Arrow hand-off makes them.
         columns[name] = pa.Array.from_pandas(full, type=arrow_type(kind))
     return columns

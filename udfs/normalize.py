@@ -114,7 +114,7 @@ def _mojibake_fixer_config() -> Any:
 
 def repair_mojibake(text: str) -> str:
     """``text`` with UTF-8 mis-decoded as cp1252/latin-1 re-decoded; unchanged unless it shows that trace."""
-    if not _MOJIBAKE_HINT.search(text):
+    if text.isascii() or not _MOJIBAKE_HINT.search(text):  # (isascii reads a flag of the string: no scan)
         return text
     import ftfy
 
@@ -149,7 +149,8 @@ def convert_chinese(text: str, mode: str) -> str:
 
 def is_chinese(text: str, conf: NormalizeConfig) -> bool:
     """Mostly Han letters and no Kana: Chinese by script evidence (Japanese pages always carry Kana)."""
-    if not HAN_CHAR.search(text):  # most pages: one regex scan instead of counting every character's class
+    # Most pages: a flag of the string (ASCII) or one regex scan instead of counting every character's class.
+    if text.isascii() or not HAN_CHAR.search(text):
         return False
     letters, han, kana = letter_han_kana_counts(text)
     if han == 0 or kana:
