@@ -139,3 +139,31 @@ def test_stop_word_loop_matches_the_case_insensitive_whole_word_regex() -> None:
         expected = [len(stop_word_pattern(words).findall(page)) for page in pages]
         assert count_stop_words(docs, list(range(len(pages))), words) == expected
     assert _folded_words(("x-y",)) is None  # a non-word character: the regex counts it
+
+
+def test_dedup_text_key_matches_its_definition_by_unicode_category() -> None:
+    """Dedup's normalization (udfs.dedup.minhash) against the definition by category: Z* and Cc are white space,
+    P* and S* punctuation and symbols, N* digits; astral characters (an emoji, a Han extension) included."""
+    import unicodedata
+
+    import pandas as pd
+
+    from udfs.dedup.config import TextKeyConfig
+    from udfs.dedup.minhash import normalized_texts
+
+    texts = ["  Hello,\tWorld!  ", "a , b\u3000\u3000c ٣ 4x", "\U0001F600 smile \U00020000 ok.", "", "   ", "MiXeD"]
+
+    def by_category(text: str, key: TextKeyConfig) -> str:
+        out = []
+        for ch in text.lower() if key.lowercase else text:
+            category = unicodedata.category(ch)
+            if category[0] == "Z" or category == "Cc":
+                out.append(" ")
+            elif not ((category[0] in "PS" and key.strip_punctuation) or (category[0] == "N" and key.strip_digits)):
+                out.append(ch)
+        spaced = "".join(out)
+        return " ".join(part for part in spaced.split(" ") if part) if key.collapse_whitespace else spaced
+
+    for key in (TextKeyConfig(), TextKeyConfig(strip_punctuation=True), TextKeyConfig(strip_digits=True),
+                TextKeyConfig(lowercase=False, collapse_whitespace=False, strip_punctuation=True)):
+        assert normalized_texts(pd.Series(texts), key) == [by_category(t, key) for t in texts]

@@ -688,3 +688,41 @@ def count_whole_words(
             else:
                 p += 1
     return counts
+
+
+@njit(cache=True, nogil=True)
+def dedup_normalize(
+    chars: np.ndarray, doc_offsets: np.ndarray, classes: np.ndarray, strip_punctuation: bool, strip_digits: bool,
+    collapse_whitespace: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dedup's text key of every document (``chars`` already lower-cased when the key says so): white space
+    (class bit 1) becomes " ", punctuation and symbols (bit 2) and digits (bit 4) are dropped when asked, and runs of
+    spaces become one, none at either end, when ``collapse_whitespace``. Returns the characters and each
+    document's start and end in them."""
+    n_docs = len(doc_offsets) - 1
+    out = np.empty(len(chars), dtype=np.uint32)
+    starts = np.zeros(n_docs, dtype=np.int64)
+    ends = np.zeros(n_docs, dtype=np.int64)
+    written = 0
+    for d in range(n_docs):
+        starts[d] = written
+        pending_space = False
+        for p in range(doc_offsets[d], doc_offsets[d + 1]):
+            kind = classes[p]
+            if (kind & 2 and strip_punctuation) or (kind & 4 and strip_digits):
+                continue
+            if kind & 1:
+                if collapse_whitespace:
+                    pending_space = written > starts[d]
+                    continue
+                out[written] = 32
+                written += 1
+                continue
+            if pending_space:
+                out[written] = 32
+                written += 1
+                pending_space = False
+            out[written] = chars[p]
+            written += 1
+        ends[d] = written
+    return out[:written], starts, ends

@@ -117,22 +117,15 @@ def _bmp_classes() -> np.ndarray:
     return _classes(np.arange(0x10000, dtype=np.uint32))
 
 
-def _category_masks(chars: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(is_space, is_punct_or_symbol, is_digit) per code point: a table lookup, astral planes looked up apart."""
-    table = _bmp_classes()
-    classes = table[np.minimum(chars, 0xFFFF)]
+def _category_classes(chars: np.ndarray) -> np.ndarray:
+    """Class bits (space / punctuation-or-symbol / digit) per code point: a table lookup, astral planes looked up
+    apart."""
+    classes = _bmp_classes()[np.minimum(chars, 0xFFFF)]
     astral = chars > 0xFFFF
     if astral.any():
         unique, inverse = np.unique(chars[astral], return_inverse=True)
         classes[astral] = _classes(unique)[inverse]
-    return classes & _SPACE > 0, classes & _PUNCT > 0, classes & _DIGIT > 0
-
-
-def _filtered(chars: np.ndarray, counts: np.ndarray, drop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``chars`` without the ``drop`` positions, and the new per-document counts."""
-    kept_before = np.concatenate([[0], np.cumsum(~drop)])
-    ends = np.cumsum(counts)
-    return chars[~drop], kept_before[ends] - kept_before[ends - counts]
+    return classes
 
 
 def normalized_code_points(texts: pd.Series, text_key: TextKeyConfig) -> CodePoints:
@@ -145,31 +138,13 @@ def normalized_code_points(texts: pd.Series, text_key: TextKeyConfig) -> CodePoi
     chars = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     if len(chars) == 0:
         return CodePoints(chars, np.zeros(len(counts), dtype=np.int64), np.zeros(len(counts), dtype=np.int64))
-    space, punct, digit = _category_masks(chars)
-    # Every whitespace character is a plain space from here on, so "a\tb" and "a b" shingle alike.
-    chars = np.where(space, np.uint32(32), chars)
-    remove = np.zeros(len(chars), dtype=bool)
-    if text_key.strip_punctuation:
-        remove |= punct
-    if text_key.strip_digits:
-        remove |= digit
-    if remove.any():
-        chars, counts = _filtered(chars, counts, remove)
-    if text_key.collapse_whitespace and len(chars):
-        # Drop a space that starts its document, follows a space, or is followed only by spaces in its document.
-        ends = np.cumsum(counts)
-        starts = ends - counts
-        is_space = chars == 32
-        first = np.zeros(len(chars), dtype=bool)
-        first[starts[counts > 0]] = True
-        after_space = np.zeros(len(chars), dtype=bool)
-        after_space[1:] = is_space[:-1]
-        words_before = np.cumsum(~is_space)
-        doc_end = np.repeat(ends, counts) - 1
-        trailing = words_before[doc_end] == words_before
-        chars, counts = _filtered(chars, counts, is_space & (first | after_space | trailing))
-    ends = np.cumsum(counts)
-    return CodePoints(chars, ends - counts, ends)
+    from udfs.kernels import dedup_normalize
+
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    chars, starts, ends = dedup_normalize(chars, offsets, _category_classes(chars), text_key.strip_punctuation,
+                                          text_key.strip_digits, text_key.collapse_whitespace)
+    return CodePoints(chars, starts, ends)
 
 
 def normalized_texts(texts: pd.Series, text_key: TextKeyConfig) -> list[str]:
