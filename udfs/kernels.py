@@ -1,16 +1,16 @@
-"""Compiled loops (numba) for the per-character and per-word work of the shard pass that numpy can only do in many
-whole-array passes: the word split of the quality rules, Gopher's n-gram repetition and MinHash signatures.
+"""Compiled loops (numba) for the per-character and per-word work of the shard pass: the quality rules' word and
+line split, Gopher's n-gram repetition and stop words, C4's line clean-up, language ID's input clean-up, dedup's
+text key and MinHash signatures.
 
 Why compiled: the profile of the fused pass (bench/document_pass_profile.py under py-spy) showed each of these as
-a dozen numpy passes over arrays of one element per character or per word, each pass cheap, together ~25 % of the
-pass. One loop per document does the same work in one pass over memory.
+a dozen whole-array numpy passes, or a regex and a Python loop per page or per line. One loop per document does the
+same work in one pass over the batch's code points.
 
-The kernels compile on first call in each Python worker (not at import: ~2 CPU-seconds for all three), and numba
-caches the machine code on disk (``cache=True``), so later workers and runs on the node load it (~10 ms) instead.
-The cache goes to ``NUMBA_CACHE_DIR``; when that is unset, to a folder of the node's temporary directory: on a
-cluster the module is read from the ``--py-files`` zip and the executor's home may not be writable, and numba
-refuses a cached function it has nowhere to write. Semantics are those of the numpy code they replaced, down to the
-hash functions, so the scores are identical.
+The kernels compile on first call in each Python worker (not at import: a few CPU-seconds for all of them), and
+numba caches the machine code on disk, so later workers and runs on the node load it instead. The cache goes to
+``NUMBA_CACHE_DIR``; when that is unset, to a folder of the node's temporary directory (numba refuses a cached
+function it has nowhere to write). Semantics are those of the code they replaced, down to the hash functions and
+the regexes' matching rules (tests/test_kernels.py checks each against its definition), so the scores are identical.
 """
 
 from __future__ import annotations
@@ -25,10 +25,30 @@ os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(tempfile.gettempdir(), "cc
 
 from numba import njit
 
+
+def _cache_writable() -> bool:
+    """Whether numba can keep this module's machine code. For a source file it writes under ``NUMBA_CACHE_DIR``.
+    For a module read from a zip (``--py-files`` on a cluster) numba picks the user's cache folder itself, which a
+    container may not be allowed to create: then every worker compiles, uncached, instead of failing its task."""
+    if ".zip" not in __file__:
+        return True
+    from numba.misc.appdirs import AppDirs
+
+    folder = AppDirs(appname="numba", appauthor=False).user_cache_dir
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
+_CACHE = _cache_writable()
+
 _UINT64 = np.uint64
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def split_words(
     points: np.ndarray,
     doc_offsets: np.ndarray,
@@ -92,13 +112,13 @@ def split_words(
     return doc_out[:words], length_out[:words], code_out[:words], real_out[:words], alpha_out[:words]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def _slot(key: np.uint64, mask: int) -> int:
     # The n-gram hashes are products with an odd constant: their high bits are the mixed ones (32 of them).
     return np.int64((key * _UINT64(0x9E3779B97F4A7C15)) >> _UINT64(32)) & mask
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def ngram_repetition(
     word_offsets: np.ndarray, length: np.ndarray, codes: np.ndarray, mix: np.uint64, top_sizes: int, max_size: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -208,7 +228,7 @@ def ngram_repetition(
     return top, dup
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def minhash_signatures(
     hashes: np.ndarray, doc: np.ndarray, n_docs: int, perm_a: np.ndarray, perm_b: np.ndarray
 ) -> np.ndarray:
@@ -228,7 +248,7 @@ def minhash_signatures(
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def split_lines(
     points: np.ndarray, doc_offsets: np.ndarray, separator: np.ndarray, space: np.ndarray, mix: np.uint64,
     doc_mix: np.uint64,
@@ -286,7 +306,7 @@ def split_lines(
     return doc_out[:pieces], start_out[:pieces], end_out[:pieces], key_out[:pieces]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def pieces_with_affix(
     points: np.ndarray, starts: np.ndarray, ends: np.ndarray, group: np.ndarray, affixes: np.ndarray,
     affix_offsets: np.ndarray, group_offsets: np.ndarray, at_end: bool,
@@ -315,7 +335,7 @@ def pieces_with_affix(
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def _ends_with_any(points: np.ndarray, start: int, end: int, affixes: np.ndarray, offsets: np.ndarray, low: int,
                    high: int) -> bool:
     for a in range(low, high):
@@ -332,7 +352,7 @@ def _ends_with_any(points: np.ndarray, start: int, end: int, affixes: np.ndarray
     return False
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def _has_words(points: np.ndarray, start: int, end: int, cjk: bool, floor: int, space: np.ndarray,
                cjk_char: np.ndarray, word_char: np.ndarray) -> bool:
     """At least ``floor`` words in ``points[start:end]``: white-space tokens, or in a CJK document Han/Kana
@@ -363,7 +383,7 @@ def _has_words(points: np.ndarray, start: int, end: int, cjk: bool, floor: int, 
     return words >= floor
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def _holds_any(lowered: np.ndarray, start: int, end: int, literals: np.ndarray, offsets: np.ndarray,
                first_char: np.ndarray) -> bool:
     """Does ``lowered[start:end]`` contain one of the literals (``first_char``: a literal starts with this one)."""
@@ -386,7 +406,7 @@ def _holds_any(lowered: np.ndarray, start: int, end: int, literals: np.ndarray, 
     return False
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def _count_words(points: np.ndarray, start: int, end: int, cjk: bool, space: np.ndarray,
                  cjk_char: np.ndarray) -> int:
     """Matches of ``udfs.quality.text.word_pattern(cjk)`` in ``points[start:end]``: white-space tokens, or in a CJK
@@ -407,27 +427,27 @@ def _count_words(points: np.ndarray, start: int, end: int, cjk: bool, space: np.
     return words
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def _is_stop(c: int) -> bool:
     return c == 0x2E or c == 0x21 or c == 0x3F  # . ! ?
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def _is_closer(c: int) -> bool:
     return c == 0x22 or c == 0x27 or c == 0x201D or c == 0x2019 or c == 0x29 or c == 0x5D  # " ' ” ’ ) ]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def _is_cjk_stop(c: int) -> bool:
     return c == 0x3002 or c == 0xFF01 or c == 0xFF1F  # 。！？
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def _is_cjk_closer(c: int) -> bool:
     return c == 0x201D or c == 0x300D or c == 0x300F or c == 0x2019 or c == 0xFF09  # ”」』’）
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def _sentence_ends(points: np.ndarray, start: int, end: int, cjk: bool, space: np.ndarray) -> int:
     """Matches of ``udfs.quality.text.sentence_end_pattern(cjk)`` in one line ``points[start:end]`` (its end is
     followed by a line break or the end of the text, which the pattern's look-ahead accepts): a run of . ! ? with
@@ -463,7 +483,7 @@ def _sentence_ends(points: np.ndarray, start: int, end: int, cjk: bool, space: n
     return count
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def c4_filter_lines(
     points: np.ndarray, doc_offsets: np.ndarray, cjk_doc: np.ndarray, floor: np.ndarray, check_terminal: bool,
     terminal: np.ndarray, terminal_offsets: np.ndarray, terminal_groups: np.ndarray, ellipsis: np.ndarray,
@@ -549,7 +569,7 @@ def c4_filter_lines(
     return out[:written], out_offsets, removed, kept_words, sentences
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def _url_head_end(points: np.ndarray, p: int, end: int) -> int:
     """End of ``https?://`` or ``www.`` at ``p`` (-1: neither)."""
     c = points[p]
@@ -562,7 +582,7 @@ def _url_head_end(points: np.ndarray, p: int, end: int) -> int:
     return -1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def _noise_end(points: np.ndarray, p: int, end: int, space: np.ndarray, word_char: np.ndarray,
                digit: np.ndarray) -> int:
     """Where the match of ``udfs.langid._NOISE_NO_EMAIL`` starting at ``p`` ends (``p``: none): a URL
@@ -598,7 +618,7 @@ def _noise_end(points: np.ndarray, p: int, end: int, space: np.ndarray, word_cha
     return p
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def clean_for_langid(
     points: np.ndarray, doc_offsets: np.ndarray, max_chars: int, space: np.ndarray, word_char: np.ndarray,
     digit: np.ndarray, letter: np.ndarray,
@@ -644,7 +664,7 @@ def clean_for_langid(
     return out[:written], out_offsets, has_letter
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def count_whole_words(
     points: np.ndarray, doc_offsets: np.ndarray, docs: np.ndarray, word_char: np.ndarray, fold: np.ndarray,
     words: np.ndarray, word_offsets: np.ndarray,
@@ -690,7 +710,7 @@ def count_whole_words(
     return counts
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def dedup_normalize(
     chars: np.ndarray, doc_offsets: np.ndarray, classes: np.ndarray, strip_punctuation: bool, strip_digits: bool,
     collapse_whitespace: bool,
