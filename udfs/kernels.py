@@ -306,6 +306,15 @@ def split_lines(
     return doc_out[:pieces], start_out[:pieces], end_out[:pieces], key_out[:pieces]
 
 
+@njit(cache=_CACHE, nogil=True, inline="always")
+def _equal_at(points: np.ndarray, at: int, literals: np.ndarray, low: int, high: int) -> bool:
+    """Whether ``points[at:at + high - low]`` equals ``literals[low:high]`` (the caller checked the bounds)."""
+    for t in range(high - low):  # noqa: SIM110 (a loop: numba compiles no generator expression inside all())
+        if points[at + t] != literals[low + t]:
+            return False
+    return True
+
+
 @njit(cache=_CACHE, nogil=True)
 def pieces_with_affix(
     points: np.ndarray, starts: np.ndarray, ends: np.ndarray, group: np.ndarray, affixes: np.ndarray,
@@ -323,13 +332,7 @@ def pieces_with_affix(
             width = high - low
             if width > size:
                 continue
-            base = ends[i] - width if at_end else starts[i]
-            same = True
-            for t in range(width):
-                if points[base + t] != affixes[low + t]:
-                    same = False
-                    break
-            if same:
+            if _equal_at(points, ends[i] - width if at_end else starts[i], affixes, low, high):
                 out[i] = True
                 break
     return out
@@ -340,14 +343,7 @@ def _ends_with_any(points: np.ndarray, start: int, end: int, affixes: np.ndarray
                    high: int) -> bool:
     for a in range(low, high):
         width = offsets[a + 1] - offsets[a]
-        if width > end - start:
-            continue
-        same = True
-        for t in range(width):
-            if points[end - width + t] != affixes[offsets[a] + t]:
-                same = False
-                break
-        if same:
+        if width <= end - start and _equal_at(points, end - width, affixes, offsets[a], offsets[a + 1]):
             return True
     return False
 
@@ -394,14 +390,7 @@ def _holds_any(lowered: np.ndarray, start: int, end: int, literals: np.ndarray, 
             continue
         for a in range(len(offsets) - 1):
             width = offsets[a + 1] - offsets[a]
-            if width > end - p:
-                continue
-            same = True
-            for t in range(width):
-                if lowered[p + t] != literals[offsets[a] + t]:
-                    same = False
-                    break
-            if same:
+            if width <= end - p and _equal_at(lowered, p, literals, offsets[a], offsets[a + 1]):
                 return True
     return False
 
