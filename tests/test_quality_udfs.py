@@ -273,6 +273,11 @@ def test_c4_policy_lines_are_found_from_one_scan_of_the_page() -> None:
     assert filter_lines([page], np.array([False]), np.array([3]), spanning)[1].tolist() == [0]
 
 
+def test_c4_empty_policy_substring_is_refused_naming_the_key() -> None:
+    with pytest.raises(ConfigError, match=r"quality\.c4\.policy_substrings\[1\]: empty"):
+        quality_conf('quality.c4.policy_substrings=["terms of use", ""]')
+
+
 def test_c4_line_removal_zh_uses_chinese_punctuation() -> None:
     text = "\n".join(["河流与村庄", *ZH_SENTENCES, "联系我们 | 网站地图", "好。"])
     reason, scores = judge(text, only("c4"), "zh")

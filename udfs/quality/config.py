@@ -304,6 +304,11 @@ class C4Config(RuleFamily):
 
     PER_LANGUAGE: ClassVar[tuple[str, ...]] = ("min_words_per_line",)
 
+    def validate(self, path: str) -> None:
+        for i, substring in enumerate(self.policy_substrings):
+            if not substring:
+                raise ConfigError(f"{path}.policy_substrings[{i}]: empty (it would remove every line)")
+
 
 @dataclass(frozen=True, kw_only=True)
 class GopherQualityConfig(RuleFamily):
