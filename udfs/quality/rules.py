@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 
 from udfs.quality.config import QualityConfig, Rule, RuleFamily, resolve_scorer
+from udfs.quality.text import BatchPoints, Lines, Words
 
 if TYPE_CHECKING:
     from udfs.quality.c4 import KeptLines
-from udfs.quality.text import BatchPoints, Lines, Words
 
 REWRITE_COLUMNS: dict[str, str] = {"text": "string", "zh_ad_lines_removed": "int", "c4_lines_removed": "int"}
 """Columns of the two rewrites (ad-line and C4 line removal) that every tagged batch has besides the scores."""
