@@ -167,3 +167,21 @@ def test_dedup_text_key_matches_its_definition_by_unicode_category() -> None:
     for key in (TextKeyConfig(), TextKeyConfig(strip_punctuation=True), TextKeyConfig(strip_digits=True),
                 TextKeyConfig(lowercase=False, collapse_whitespace=False, strip_punctuation=True)):
         assert normalized_texts(pd.Series(texts), key) == [by_category(t, key) for t in texts]
+
+
+def test_bad_word_loop_counts_as_count_badwords() -> None:
+    """Bad words by token hashes (single words) and phrase candidates (all words present, then the phrase's regex)
+    against count_badwords, the one-text form, in English (phrases), Spanish and French (words only), a language
+    without a list (NaN) and Chinese (substrings, the regex path)."""
+    from udfs.quality.badwords import badword_ratios, count_badwords
+
+    texts = ["Fuck this shit, FUCK! two girls one cup, 2 girls 1 cup; girls one two cup", "plain clean text here",
+             "mierda MIERDA mierdas", "merde alors", "nothing at all", "他妈的 傻逼 妈妈的",
+             "Ass-hole ass hole asshole"]
+    langs = ["en", "en", "es", "fr", "xx", "zh", "en"]
+    words = np.array([len(t.split()) or 1 for t in texts])
+    ratios = badword_ratios(texts, langs, words, ("zh", "ja"), True, {"zh": ("妈妈的",)})["badwords_ratio"]
+    expected = [count_badwords(t, lang, lang in ("zh", "ja"), True, ("妈妈的",) if lang == "zh" else ()) / n
+                for t, lang, n in zip(texts, langs, words, strict=True)]
+    assert np.array_equal(ratios, np.array(expected), equal_nan=True)
+    assert ratios[0] > 0 and ratios[1] == 0 and np.isnan(ratios[4])

@@ -735,3 +735,73 @@ def dedup_normalize(
             written += 1
         ends[d] = written
     return out[:written], starts, ends
+
+
+@njit(cache=_CACHE, nogil=True)
+def token_hashes(points: np.ndarray, doc_offsets: np.ndarray, word_char: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every ``\\w+`` token of every text (``points`` already lower-cased), as 64-bit hashes of its code points, and
+    the offsets of each text's tokens. Hashes equal the hash of the same string wherever it comes from."""
+    out = np.empty(len(points), dtype=np.uint64)
+    out_offsets = np.zeros(len(doc_offsets), dtype=np.int64)
+    tokens = 0
+    for d in range(len(doc_offsets) - 1):
+        key = _UINT64(0)
+        in_token = False
+        for p in range(doc_offsets[d], doc_offsets[d + 1]):
+            c = points[p]
+            if word_char[c]:
+                key = key * _UINT64(0x9E3779B97F4A7C15) + _UINT64(c) + _UINT64(1)
+                in_token = True
+            elif in_token:
+                out[tokens] = key
+                tokens += 1
+                key = _UINT64(0)
+                in_token = False
+        if in_token:
+            out[tokens] = key
+            tokens += 1
+        out_offsets[d + 1] = tokens
+    return out[:tokens], out_offsets
+
+
+@njit(cache=_CACHE, nogil=True)
+def count_listed_tokens(
+    tokens: np.ndarray, token_offsets: np.ndarray, lists: np.ndarray, keys: np.ndarray, values: np.ndarray,
+    table_offsets: np.ndarray, vocabulary_offsets: np.ndarray, phrase_words: np.ndarray, phrase_offsets: np.ndarray,
+    list_phrases: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per text: how many of its tokens are single-word entries of its list, and per phrase of the list whether all
+    its words occur in the text (the caller counts those phrases' matches).
+
+    List ``l`` (``lists[d]`` for text ``d``) is an open-addressing table of token hashes,
+    ``keys``/``values[table_offsets[l]:table_offsets[l + 1]]`` (a power of two, probed like :func:`_slot`): a value
+    has bit 0 set for a single-word entry and holds (the word's number + 1) << 1 for a phrase word (numbers
+    ``vocabulary_offsets[l]`` on); 0 marks an empty slot. Phrases ``list_phrases[l]:list_phrases[l + 1]`` are the
+    numbers of their words, ``phrase_words[phrase_offsets[i]:phrase_offsets[i + 1]]``."""
+    n_docs = len(token_offsets) - 1
+    hits = np.zeros(n_docs, dtype=np.int64)
+    candidates = np.zeros((n_docs, len(phrase_offsets) - 1), dtype=np.bool_)
+    seen = np.zeros(vocabulary_offsets[-1], dtype=np.bool_)
+    for d in range(n_docs):
+        number = lists[d]
+        base = table_offsets[number]
+        mask = table_offsets[number + 1] - base - 1
+        for t in range(token_offsets[d], token_offsets[d + 1]):
+            key = tokens[t]
+            slot = _slot(key, mask)
+            while values[base + slot] != 0 and keys[base + slot] != key:
+                slot = (slot + 1) & mask
+            value = values[base + slot]
+            if value & 1:
+                hits[d] += 1
+            if value >> 1:
+                seen[(value >> 1) - 1] = True
+        for phrase in range(list_phrases[number], list_phrases[number + 1]):
+            every = True
+            for w in range(phrase_offsets[phrase], phrase_offsets[phrase + 1]):
+                if not seen[phrase_words[w]]:
+                    every = False
+                    break
+            candidates[d, phrase] = every
+        seen[vocabulary_offsets[number] : vocabulary_offsets[number + 1]] = False
+    return hits, candidates

@@ -16,7 +16,7 @@ import numpy as np
 
 from udfs.quality.lists import bigscience_flagged_words, ldnoobw
 from udfs.quality.text import safe_ratio
-from udfs.scripts import CJK
+from udfs.scripts import CJK, word_char_table
 
 if TYPE_CHECKING:
     from udfs.quality.config import BadWordsConfig
@@ -105,6 +105,69 @@ def tag_badwords(docs: Documents, conf: BadWordsConfig, rows: np.ndarray) -> dic
     )
 
 
+def _token_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    from udfs.kernels import token_hashes
+    from udfs.quality.text import BatchPoints
+
+    batch = BatchPoints.of(texts)
+    return token_hashes(batch.points, batch.offsets, word_char_table())
+
+
+@lru_cache(maxsize=16)
+def _list_tables(langs: tuple[str, ...], add_flagged: bool) -> tuple[np.ndarray, ...]:
+    """The whole-word lists of ``langs`` as :func:`udfs.kernels.count_listed_tokens` reads them: per list, a hash
+    table of its single-word entries and of its phrases' words (numbered), and each phrase as its words' numbers
+    (phrases in the order of :func:`_phrase_patterns`)."""
+    from udfs.kernels import _slot
+
+    keys: list[np.ndarray] = []
+    values: list[np.ndarray] = []
+    vocabulary_sizes: list[int] = []
+    phrase_words: list[np.ndarray] = []
+    phrases_per_list: list[int] = []
+    for lang in langs:
+        single, phrases = _word_lists(lang, add_flagged)
+        codes: dict[int, int] = {}
+        for entry in single:  # each entry is one token: one hash
+            key = int(_token_hashes([entry])[0][0])
+            codes[key] = codes.get(key, 0) | 1
+        numbers: dict[int, int] = {}
+        first = sum(vocabulary_sizes)
+        for word in sorted({w for words, _ in phrases for w in words}):
+            key = int(_token_hashes([word])[0][0])
+            numbers[key] = first + len(numbers)
+            codes[key] = codes.get(key, 0) | (numbers[key] + 1) << 1
+        phrase_words += [np.array(sorted(numbers[int(k)] for k in set(_token_hashes(sorted(words))[0].tolist())),
+                                  dtype=np.int64) for words, _ in phrases]
+        size = 1
+        while size < 2 * max(len(codes), 1):
+            size *= 2
+        table_keys = np.zeros(size, dtype=np.uint64)
+        table_values = np.zeros(size, dtype=np.int64)
+        for key, code in codes.items():
+            slot = _slot(np.uint64(key), size - 1)
+            while table_values[slot] != 0:
+                slot = (slot + 1) & (size - 1)
+            table_keys[slot], table_values[slot] = key, code
+        keys.append(table_keys)
+        values.append(table_values)
+        vocabulary_sizes.append(len(numbers))
+        phrases_per_list.append(len(phrases))
+
+    def offsets(lengths: list[int]) -> np.ndarray:
+        out = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=out[1:])
+        return out
+
+    flat_words = np.concatenate(phrase_words) if phrase_words else np.zeros(0, dtype=np.int64)
+    return (np.concatenate(keys), np.concatenate(values), offsets([len(k) for k in keys]), offsets(vocabulary_sizes),
+            flat_words, offsets([len(w) for w in phrase_words]), offsets(phrases_per_list))
+
+
+def _phrase_patterns(langs: tuple[str, ...], add_flagged: bool) -> list[re.Pattern[str]]:
+    return [pattern for lang in langs for _, pattern in _word_lists(lang, add_flagged)[1]]
+
+
 def badword_ratios(
     texts: Sequence[str],
     langs: Sequence[str],
@@ -113,13 +176,31 @@ def badword_ratios(
     add_flagged: bool,
     allowed_contexts: dict[str, tuple[str, ...]] | None = None,
 ) -> dict[str, np.ndarray]:
+    """:func:`count_badwords` per text, divided by its words. Whole-word lists are counted in a compiled loop over
+    the lower-cased texts' tokens (hashes looked up in each list's sorted hashes), which also says which phrases
+    have all their words in a text: only those phrases' regexes run. Substring languages go through
+    :func:`count_badwords`."""
+    from udfs.kernels import count_listed_tokens
+
     allowed = allowed_contexts or {}
-    hits = np.fromiter(
-        (
-            count_badwords(t, lang, lang in substring_languages, add_flagged, allowed.get(lang, ()))
-            for t, lang in zip(texts, langs, strict=True)
-        ),
-        dtype=np.float64,
-        count=len(texts),
-    )
+    hits = np.full(len(texts), np.nan)
+    whole_words = {lang for lang in langs if lang not in substring_languages}
+    listed = sorted(lang for lang in whole_words if any(_word_lists(lang, add_flagged)))  # NaN: no list
+    number_of = {lang: number for number, lang in enumerate(listed)}
+    by_list = [i for i, lang in enumerate(langs) if lang in number_of]
+    rest = [i for i, lang in enumerate(langs) if lang in substring_languages]
+    if by_list:
+        lowered = [texts[i].lower() for i in by_list]
+        tokens, token_offsets = _token_hashes(lowered)
+        numbers = np.array([number_of[langs[i]] for i in by_list], dtype=np.int64)
+        counted, candidates = count_listed_tokens(tokens, token_offsets, numbers,
+                                                  *_list_tables(tuple(listed), add_flagged))
+        # A phrase whose words all occur: its regex counts its matches in that text (as count_badwords does).
+        patterns = _phrase_patterns(tuple(listed), add_flagged)
+        for k, phrase in zip(*np.nonzero(candidates), strict=True):
+            counted[k] += len(patterns[phrase].findall(lowered[k]))
+        hits[by_list] = counted
+    for i in rest:
+        hits[i] = count_badwords(texts[i], langs[i], langs[i] in substring_languages, add_flagged,
+                                 allowed.get(langs[i], ()))
     return {"badwords_ratio": np.where(np.isnan(hits), np.nan, safe_ratio(np.nan_to_num(hits), words_per_doc))}

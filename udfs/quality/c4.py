@@ -132,7 +132,7 @@ def keep_lines(
     lowered_points = batch.points
     policy_doc = policy_line = np.zeros(0, dtype=np.int64)
     if literals:
-        lowered_points = BatchPoints.of(["".join(texts).lower() if lowered is None else lowered]).points
+        lowered_points = BatchPoints.of(["".join([t.lower() for t in texts]) if lowered is None else lowered]).points
         if len(lowered_points) != len(batch.points):
             lowered_texts = [text.lower() for text in texts]
             lowered_ok = np.fromiter((len(a) == len(b) for a, b in zip(texts, lowered_texts, strict=True)),

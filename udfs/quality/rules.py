@@ -89,8 +89,9 @@ class Documents:
 
     @cached_property
     def lowered_page(self) -> str:
-        """The page texts joined and lower-cased, for substring tests of the whole batch at once."""
-        return "".join(self.page).lower()
+        """The page texts lower-cased one by one (Greek final sigma depends on what follows), then joined, for
+        substring tests of the whole batch at once."""
+        return "".join([text.lower() for text in self.page])
 
     @cached_property
     def _c4(self) -> KeptLines | None:
