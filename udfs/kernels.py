@@ -248,6 +248,26 @@ def minhash_signatures(
     return out
 
 
+@njit(cache=_CACHE, nogil=True, inline="always")
+def _strip(points: np.ndarray, start: int, end: int, space: np.ndarray) -> tuple[int, int]:
+    """``points[start:end]`` without its leading and trailing white space (``str.strip``), as new bounds."""
+    space_size = len(space)
+    while start < end and points[start] < space_size and space[points[start]]:
+        start += 1
+    while end > start and points[end - 1] < space_size and space[points[end - 1]]:
+        end -= 1
+    return start, end
+
+
+@njit(cache=_CACHE, nogil=True, inline="always")
+def _equal_at(points: np.ndarray, at: int, literals: np.ndarray, low: int, high: int) -> bool:
+    """Whether ``points[at:at + high - low]`` equals ``literals[low:high]`` (the caller checked the bounds)."""
+    for t in range(high - low):  # noqa: SIM110 (a loop: numba compiles no generator expression inside all())
+        if points[at + t] != literals[low + t]:
+            return False
+    return True
+
+
 @njit(cache=_CACHE, nogil=True)
 def split_lines(
     points: np.ndarray, doc_offsets: np.ndarray, separator: np.ndarray, space: np.ndarray, mix: np.uint64,
@@ -265,7 +285,6 @@ def split_lines(
     start_out = np.empty(capacity, dtype=np.int64)
     end_out = np.empty(capacity, dtype=np.int64)
     key_out = np.empty(capacity, dtype=np.uint64)
-    space_size = len(space)
     first = separator[0]
     pieces = 0
     for d in range(len(doc_offsets) - 1):
@@ -275,22 +294,11 @@ def split_lines(
             found = -1
             j = piece_start
             while j + width <= doc_end:
-                if points[j] == first:
-                    same = True
-                    for t in range(1, width):
-                        if points[j + t] != separator[t]:
-                            same = False
-                            break
-                    if same:
-                        found = j
-                        break
+                if points[j] == first and _equal_at(points, j, separator, 0, width):
+                    found = j
+                    break
                 j += 1
-            piece_end = found if found >= 0 else doc_end
-            a, b = piece_start, piece_end
-            while a < b and points[a] < space_size and space[points[a]]:
-                a += 1
-            while b > a and points[b - 1] < space_size and space[points[b - 1]]:
-                b -= 1
+            a, b = _strip(points, piece_start, found if found >= 0 else doc_end, space)
             if b > a:
                 key = _UINT64(b - a)
                 for p in range(a, b):
@@ -306,13 +314,17 @@ def split_lines(
     return doc_out[:pieces], start_out[:pieces], end_out[:pieces], key_out[:pieces]
 
 
-@njit(cache=_CACHE, nogil=True, inline="always")
-def _equal_at(points: np.ndarray, at: int, literals: np.ndarray, low: int, high: int) -> bool:
-    """Whether ``points[at:at + high - low]`` equals ``literals[low:high]`` (the caller checked the bounds)."""
-    for t in range(high - low):  # noqa: SIM110 (a loop: numba compiles no generator expression inside all())
-        if points[at + t] != literals[low + t]:
-            return False
-    return True
+@njit(cache=_CACHE, nogil=True)
+def _has_affix(points: np.ndarray, start: int, end: int, affixes: np.ndarray, offsets: np.ndarray, low: int,
+               high: int, at_end: bool) -> bool:
+    """Whether ``points[start:end]`` starts (``at_end`` false) or ends with one of the affixes ``low`` to ``high``,
+    each ``affixes[offsets[a]:offsets[a + 1]]``."""
+    for a in range(low, high):
+        width = offsets[a + 1] - offsets[a]
+        if width <= end - start and _equal_at(points, end - width if at_end else start, affixes, offsets[a],
+                                              offsets[a + 1]):
+            return True
+    return False
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -326,26 +338,9 @@ def pieces_with_affix(
     out = np.zeros(len(starts), dtype=np.bool_)
     for i in range(len(starts)):
         g = group[i]
-        size = ends[i] - starts[i]
-        for a in range(group_offsets[g], group_offsets[g + 1]):
-            low, high = affix_offsets[a], affix_offsets[a + 1]
-            width = high - low
-            if width > size:
-                continue
-            if _equal_at(points, ends[i] - width if at_end else starts[i], affixes, low, high):
-                out[i] = True
-                break
+        out[i] = _has_affix(points, starts[i], ends[i], affixes, affix_offsets, group_offsets[g],
+                            group_offsets[g + 1], at_end)
     return out
-
-
-@njit(cache=_CACHE, nogil=True)
-def _ends_with_any(points: np.ndarray, start: int, end: int, affixes: np.ndarray, offsets: np.ndarray, low: int,
-                   high: int) -> bool:
-    for a in range(low, high):
-        width = offsets[a + 1] - offsets[a]
-        if width <= end - start and _equal_at(points, end - width, affixes, offsets[a], offsets[a + 1]):
-            return True
-    return False
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -497,7 +492,6 @@ def c4_filter_lines(
     removed = np.zeros(n_docs, dtype=np.int64)
     kept_words = np.zeros(n_docs, dtype=np.int64)
     sentences = np.zeros(n_docs, dtype=np.int64)
-    space_size = len(space)
     n_ellipsis = len(ellipsis_offsets) - 1
     marked = 0
     written = 0
@@ -513,11 +507,7 @@ def c4_filter_lines(
             line_end = line_start
             while line_end < end_of_doc and points[line_end] != 10:
                 line_end += 1
-            a, b = line_start, line_end
-            while a < b and points[a] < space_size and space[points[a]]:
-                a += 1
-            while b > a and points[b - 1] < space_size and space[points[b - 1]]:
-                b -= 1
+            a, b = _strip(points, line_start, line_end, space)
             policy_hit = False
             while marked < len(policy_doc) and policy_doc[marked] == d and policy_line[marked] == line:
                 policy_hit = True
@@ -527,8 +517,8 @@ def c4_filter_lines(
             else:
                 keep = True
                 if check_terminal:
-                    keep = _ends_with_any(points, a, b, terminal, terminal_offsets, low, high) and not (
-                        _ends_with_any(points, a, b, ellipsis, ellipsis_offsets, 0, n_ellipsis)
+                    keep = _has_affix(points, a, b, terminal, terminal_offsets, low, high, True) and not (
+                        _has_affix(points, a, b, ellipsis, ellipsis_offsets, 0, n_ellipsis, True)
                     )
                 if keep and policy_hit:
                     keep = False

@@ -188,6 +188,7 @@ def clean_batch_for_langid(texts: Sequence[str], max_chars: int) -> tuple[list[s
 
     heads = [text[: max_chars * 2] for text in texts]
     plain = [i for i, head in enumerate(heads) if "@" not in head]
+    with_at = [i for i, head in enumerate(heads) if "@" in head]
     cleaned: list[str] = [""] * len(texts)
     has_letter = np.zeros(len(texts), dtype=bool)
     if plain:
@@ -198,10 +199,9 @@ def clean_batch_for_langid(texts: Sequence[str], max_chars: int) -> tuple[list[s
         for i, a, b in zip(plain, offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
             cleaned[i] = data[4 * a : 4 * b].decode("utf-32-le", "surrogatepass")
         has_letter[plain] = letters
-    if len(plain) < len(texts):
-        for i in set(range(len(texts))).difference(plain):
-            cleaned[i] = clean_for_langid(texts[i], max_chars)
-            has_letter[i] = _LETTER.search(cleaned[i]) is not None
+    for i in with_at:
+        cleaned[i] = clean_for_langid(texts[i], max_chars)
+        has_letter[i] = _LETTER.search(cleaned[i]) is not None
     return cleaned, has_letter
 
 

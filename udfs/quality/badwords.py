@@ -127,14 +127,11 @@ def _list_tables(langs: tuple[str, ...], add_flagged: bool) -> tuple[np.ndarray,
     phrases_per_list: list[int] = []
     for lang in langs:
         single, phrases = _word_lists(lang, add_flagged)
-        codes: dict[int, int] = {}
-        for entry in single:  # each entry is one token: one hash
-            key = int(_token_hashes([entry])[0][0])
-            codes[key] = codes.get(key, 0) | 1
+        # Each entry and each phrase word is one token: one hash each, in order.
+        codes = dict.fromkeys(_token_hashes(sorted(single))[0].tolist(), 1)
         numbers: dict[int, int] = {}
         first = sum(vocabulary_sizes)
-        for word in sorted({w for words, _ in phrases for w in words}):
-            key = int(_token_hashes([word])[0][0])
+        for key in _token_hashes(sorted({w for words, _ in phrases for w in words}))[0].tolist():
             numbers[key] = first + len(numbers)
             codes[key] = codes.get(key, 0) | (numbers[key] + 1) << 1
         phrase_words += [np.array(sorted(numbers[int(k)] for k in set(_token_hashes(sorted(words))[0].tolist())),
