@@ -9,7 +9,8 @@ too. Timed in the same run on the same documents:
 
 - PII: ``udfs.pii.redact_batch`` per Arrow-sized batch (RE2 prefilter over the column, then validated ``re.sub``
   on flagged documents only) vs every applicable detector's ``re.sub`` on every document, one at a time;
-- tokens: ``udfs.tokens.count_tokens`` (tiktoken batch encode) vs ``QwenTokenizer.encode`` per document;
+- tokens: ``udfs.tokens.count_tokens`` (gigatoken, the default engine) vs ``QwenTokenizer.encode`` (tiktoken) per
+  document;
 - categories: ``udfs.categories.categorize`` (RE2 over the domain/URL columns) vs Python ``re.search`` per URL
   and rule.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import random
 
 import pandas as pd
 import pytest
@@ -10,7 +11,7 @@ import yaml
 
 from tests.conftest import FIXTURES
 from udfs.errors import ConfigError
-from udfs.tokens import TokensConfig, count_tokens
+from udfs.tokens import TokensConfig, _GigatokenCounter, count_tokens
 
 TEXTS = [
     "The committee published its annual report on Tuesday, citing strong growth.",
@@ -49,6 +50,41 @@ def test_qwen_counts_equal_the_wheel_encode() -> None:
     assert threaded["n_tokens"].tolist() == result["n_tokens"].tolist()
     # Literal anchors, so a change of vocabulary or of normalization cannot pass unnoticed.
     assert result["n_tokens"].tolist()[:6] == [13, 14, 18, 21, 8, 0]
+
+
+def _edge_cases(count: int = 3000) -> list[str]:
+    """Texts strung together from the pieces where a hand-written pre-tokenizer could part from the regex: runs of
+    whitespace and line breaks of every kind, digits of several scripts, contractions in both cases, combining
+    marks, emoji sequences, CJK, special-token strings, control and format characters."""
+    pieces = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|fim_prefix|>", "<|endofprompt|>", " ", "  ", "\n",
+              "\r\n", "\r", "\t", "\u3000", "\u00a0", "123", "4567890", "１２３", "٣٤", "'s", "'S", "'ll", "'LL",
+              "'ve", "don't", "É", "e\u0301", "😀", "👨‍👩‍👧", "中文", "日本語のテキスト", "한국어", "Привет", "ﬁ",
+              "\u200b", "\ufeff", "...", "!!!", "?\n\n", "--", "$5.00", "a", "Z", " hello", " world", "\x00", "\x7f",
+              "\u2028", "\u0085", "ǅ", "Ⅻ", "²", "x²"]
+    rng = random.Random(1)
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 60))) for _ in range(count)]
+    return texts + [" " * n for n in range(1, 40)] + ["\n" * n for n in range(1, 10)] + ["9" * n for n in range(1, 30)]
+
+
+@pytest.mark.parametrize("tokenizer", ["qwen", "cl100k"])
+def test_gigatoken_counts_equal_tiktoken(tokenizer: str) -> None:
+    texts = pd.Series(TEXTS + _wet_texts(200) + _edge_cases())
+    fast = count_tokens(texts, TokensConfig(tokenizer=tokenizer))["n_tokens"].tolist()
+    reference = count_tokens(texts, TokensConfig(tokenizer=tokenizer, engine="tiktoken"))["n_tokens"].tolist()
+    differing = [(text, a, b) for text, a, b in zip(texts, fast, reference, strict=True) if a != b]
+    assert differing == []
+
+
+def test_gigatoken_rebuilds_after_its_character_budget() -> None:
+    texts = TEXTS + _wet_texts()
+    counter = _GigatokenCounter("qwen", reload_after_chars=2_000)
+    counts = [n for start in range(0, len(texts), 4) for n in counter(texts[start:start + 4])]
+    assert counter.loads > 3  # the texts hold several budgets' worth of characters
+    assert counts == count_tokens(pd.Series(texts), TokensConfig(engine="tiktoken"))["n_tokens"].tolist()
+    never = _GigatokenCounter("qwen", reload_after_chars=0)
+    for start in range(0, len(texts), 4):
+        never(texts[start:start + 4])
+    assert never.loads == 1
 
 
 def test_qwen36_vocabulary_differs() -> None:
@@ -95,6 +131,8 @@ def test_empty_and_null_texts_count_no_token() -> None:
     [
         ({"tokenizer": "gpt2"}, r"^tokens\.tokenizer: expected one of qwen, qwen3.6, cl100k"),
         ({"threads": 0}, r"^tokens\.threads: must be >= 1"),
+        ({"engine": "hf"}, r"^tokens\.engine: expected one of gigatoken, tiktoken, got 'hf'"),
+        ({"reload_after_chars": -1}, r"^tokens\.reload_after_chars: must be a number >= 0, got -1"),
     ],
 )
 def test_conf_errors_name_the_key(data: dict, message: str) -> None:
