@@ -23,7 +23,14 @@ import numpy as np
 # Read by numba when it is first imported, just below.
 os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(tempfile.gettempdir(), "cc-refinery-numba"))
 
+import numba.core.entrypoints
 from numba import njit
+
+# numba runs every installed package's ``numba_extensions`` hook before its first compile or cache load. These
+# kernels use none, and awkward's hook (awkward comes with gigatoken, the token counter) imports all of awkward:
+# 0.3 s more per Python worker. Marked as done, the hooks are skipped (a numba that renames the flag only costs the
+# 0.3 s again).
+numba.core.entrypoints._already_initialized = True
 
 
 def _cache_writable() -> bool:
