@@ -3,8 +3,9 @@ revision and peers, all on the same generated WET files in one invocation.
 
     .venv/bin/python bench/run.py --mb 10 --repeats 3 [--baseline f77eb1e] [--peers] [--memory-4x]
 
-Figures are medians of ``--repeats`` runs, and every speed is a ratio or a marginal rate between runs of the same
-command on the same machine (these machines are noisy; absolute seconds are not comparable across days):
+Figures are medians of ``--repeats`` runs (after ``--warmup`` untimed runs of each variant), and every speed is a
+ratio or a marginal rate between runs of the same command on the same machine (these machines are noisy; absolute
+seconds are not comparable across days):
 
 - marginal MB/s per core = (MB at 2× − MB at 1×) / (seconds at 2× − seconds at 1×) / cores, in total and per phase
   (``phase_seconds`` of ``_manifest.json``); CPU-hours per TB = 10^6 / (that rate) / 3600;
@@ -214,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mb", type=float, default=10.0, help="MB of text at 1× (2× and 4× are derived)")
     parser.add_argument("--files", type=int, default=4, help="WET files at 1× (twice as many at 2×)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=1, help="untimed 1× runs of each variant before the timed ones")
     parser.add_argument("--baseline", default=None, help="git revision to compare with (run from a worktree)")
     parser.add_argument("--baseline-repeats", type=int, default=None, help="repeats for the baseline (default: same)")
     parser.add_argument("--peers", action="store_true", help="also run bench/peers.py on the 1× files")
@@ -246,6 +248,12 @@ def main(argv: list[str] | None = None) -> int:
     cases = (("1x", one, 2), ("2x", two, 2), ("2x_local1", two, 1), ("1x_local1", one, 1))
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {tag: {case: [] for case, _, _ in cases}
                                                         for tag, _, _, _ in variants}
+    # One untimed run of each variant first: a revision's first run on this machine compiles its numba kernels
+    # (the cache is keyed by source path, so a fresh baseline worktree compiles too) and may write the JVM's class
+    # archive, seconds of CPU that are no part of the steady cost (seen: a 28.8 s first run among 23.7 s ones).
+    for tag, repo, sharded, _ in variants:
+        for _ in range(args.warmup):
+            pipeline_run(repo, one, 2, f"{tag}-warmup", sharded, args.conf)
     for i in range(max(repeats for *_, repeats in variants)):
         for case, files, cores in cases:
             for tag, repo, sharded, repeats in variants:
