@@ -18,8 +18,9 @@ we count the document, not a training sequence). The tokenizer loads lazily, onc
 Engines (``tokens.engine``): the counts are tiktoken's, but ``qwen`` and ``cl100k`` are encoded by default with
 gigatoken, which reads the same rank files and splits with a hand-written equivalent of the same pattern: 10–20×
 tiktoken's speed on our bench corpus (bench/document_pass_profile.py), ids identical on every bench page and on
-20,000 generated edge cases (tests/test_tokens.py keeps checking the counts on 3,000 of them). gigatoken cannot load the Qwen3.5/3.6
-rank file, so ``qwen3.6`` stays on tiktoken; ``engine: tiktoken`` puts every named tokenizer back on it.
+20,000 generated edge cases (tests/test_tokens.py keeps checking the counts on 3,000 of them). gigatoken cannot
+load the Qwen3.5/3.6 rank file, so ``qwen3.6`` stays on tiktoken; ``engine: tiktoken`` puts every named tokenizer
+back on it.
 """
 
 from __future__ import annotations
