@@ -20,14 +20,16 @@ LOG = logging.getLogger("cc_refinery.dedup")
 
 def star_edges(bands: DataFrame) -> DataFrame:
     """Candidate pairs as star edges (member → smallest id of each shared bucket), never a list of members."""
+    # Bucket first: the aggregate (min of a string id) and the join sort their rows, and a sort compares keys by a
+    # prefix of the first one. The bucket hash decides nearly every comparison there; the band (a few values) none.
     roots = (
-        bands.groupBy("band", "bucket")
+        bands.groupBy("bucket", "band")
         .agg(F.min("id").alias("root"), F.count(F.lit(1)).alias("size"))
         .filter(F.col("size") > 1)
         .drop("size")
     )
     return (
-        bands.join(roots, on=["band", "bucket"])
+        bands.join(roots, on=["bucket", "band"])
         .filter(F.col("id") != F.col("root"))
         .select(F.col("id").alias("src"), F.col("root").alias("dst"))
         .distinct()
