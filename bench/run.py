@@ -49,12 +49,19 @@ class ProcessTreeMemory(threading.Thread):
         self.jvm_peak = self.worker_peak = self.workers_sum_peak = 0
         # Last CPU seconds seen per process (a process's final fraction of a sampling interval is missed).
         self.cpu: dict[int, tuple[str, float]] = {}
+        # CPU of the JVM's reaped children: without Hadoop's native library the local file system forks `chmod`
+        # for every file and folder a write creates (hundreds per run), processes too short-lived to be sampled.
+        self.jvm_children: dict[int, float] = {}
         self._stop_event = threading.Event()
 
     def sample(self) -> None:
         from bench.peers import session_process_stats
 
         workers_sum = 0
+        # Read before listing: a reading counts only while the pyspark daemon (the JVM's other child) is listed
+        # after it, so it never holds the daemon's CPU, which the JVM reaps with its workers' when the run ends.
+        children = {pid: reaped_children_cpu(pid) for pid, (kind, _) in self.cpu.items() if kind == "jvm"}
+        daemon_alive = False
         for pid, rss, cpu in session_process_stats(self.session, PAGE):
             try:
                 command = Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -66,10 +73,13 @@ class ProcessTreeMemory(threading.Thread):
                 self.jvm_peak = max(self.jvm_peak, rss)
                 kind = "jvm"
             else:  # pyspark.daemon and the workers it forks
+                daemon_alive = daemon_alive or b"pyspark.daemon" in command
                 workers_sum += rss
                 self.worker_peak = max(self.worker_peak, rss)
                 kind = "python_workers"
             self.cpu[pid] = (kind, cpu)
+        if daemon_alive:
+            self.jvm_children.update({pid: seconds for pid, seconds in children.items() if seconds is not None})
         self.workers_sum_peak = max(self.workers_sum_peak, workers_sum)
 
     def run(self) -> None:
@@ -83,9 +93,20 @@ class ProcessTreeMemory(threading.Thread):
         cpu = {kind: 0.0 for kind in ("jvm", "python_workers", "driver")}
         for kind, seconds in self.cpu.values():
             cpu[kind] += seconds
+        cpu["jvm"] += sum(self.jvm_children.values())
         return {"jvm_peak_mb": round(self.jvm_peak / 2**20), "python_worker_peak_mb": round(self.worker_peak / 2**20),
                 "python_workers_sum_peak_mb": round(self.workers_sum_peak / 2**20),
                 "cpu_seconds": {kind: round(seconds, 1) for kind, seconds in cpu.items()}}
+
+
+def reaped_children_cpu(pid: int) -> float | None:
+    """CPU seconds of the children ``pid`` has waited for (``cutime`` + ``cstime`` of /proc/PID/stat)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")  # fields 16, 17
 
 
 def corpus(mb: float, files: int) -> tuple[Path, float]:
@@ -150,6 +171,36 @@ def marginal(mb1: float, mb2: float, t1: float, t2: float, cores: int) -> float 
     return round((mb2 - mb1) / (t2 - t1) / cores, 3) if t2 > t1 else None
 
 
+def four_x_figures(mb1: float, mb4: float, by_case: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The 1× → 4× figures (medians of both sizes at local[2] and local[1]), and what bounds the local[2] speed-up.
+
+    ``speedup_local2`` on a whole run is capped by the fixed cost (the same seconds at local[1] and local[2]); on the
+    marginal work it is ``cores busy at local[2] / cores busy at local[1] / (Python CPU per MB at local[2] / at
+    local[1])``: local[1] already keeps more than one core busy (the JVM's Parquet and Arrow work runs beside the one
+    Python task), and two Python workers on two cores each take more CPU for the same pages than one does."""
+    r1, r4, r1_single, r4_single = (by_case[c] for c in ("1x", "4x", "1x_local1", "4x_local1"))
+    rate = marginal(mb1, mb4, r1["seconds"], r4["seconds"], 2)
+    added, added_single = r4["seconds"] - r1["seconds"], r4_single["seconds"] - r1_single["seconds"]
+    python, python_single = (r["cpu_seconds"]["python_workers"] for r in (r4, r4_single))
+    return {
+        "t4": r4["seconds"], "t4_local1": r4_single["seconds"],
+        "ratio_4x": round(r4["seconds"] / r1["seconds"], 3),
+        "marginal_mb_s_core_4x": rate,
+        "cpu_h_per_tb_4x": round(1e6 / rate / 3600) if rate else None,
+        "marginal_mb_per_cpu_s_4x": marginal(mb1, mb4, r1["cpu_total"], r4["cpu_total"], 1),
+        "speedup_local2_4x": round(r4_single["seconds"] / r4["seconds"], 3),
+        "speedup_local2_marginal_4x": round(added_single / added, 3) if added > 0 else None,
+        "cores_busy_marginal_4x": round((r4["cpu_total"] - r1["cpu_total"]) / added, 2) if added > 0 else None,
+        "cores_busy_marginal_local1_4x": round((r4_single["cpu_total"] - r1_single["cpu_total"]) / added_single, 2)
+        if added_single > 0 else None,
+        "python_cpu_local2_over_local1_4x": round(python / python_single, 3) if python_single else None,
+        "marginal_by_phase_4x": {
+            phase: marginal(mb1, mb4, r1["phase_seconds"].get(phase, 0), r4["phase_seconds"].get(phase, 0), 2)
+            for phase in r4["phase_seconds"]
+        },
+    }
+
+
 def baseline_worktree(revision: str) -> Path:
     folder = CACHE / f"baseline-{revision}"
     if not folder.exists():
@@ -190,14 +241,26 @@ def table(results: dict[str, Any]) -> str:
         if cpu:
             lines.append(f"| CPU seconds at {size}: JVM / Python workers / driver | "
                          f"{cpu['jvm']} / {cpu['python_workers']} / {cpu['driver']} | – |")
-    four = ours.get("raw", {}).get("4x")
-    if four:
+    if "marginal_mb_s_core_4x" in ours:  # 4× runs repeated at local[2] and local[1]
+        row("seconds at 4× (local[2])", "t4")
+        row("seconds at 4× (local[1])", "t4_local1")
+        row("4× data / 1× time ratio", "ratio_4x", "{:.2f}")
+        row("marginal MB/s per core, 1× → 4×", "marginal_mb_s_core_4x")
+        row("CPU-hours per TB, 1× → 4×", "cpu_h_per_tb_4x", "{:,.0f}")
+        row("marginal MB per CPU-second, 1× → 4×", "marginal_mb_per_cpu_s_4x")
+        row("local[2] speed-up over local[1] (4× input)", "speedup_local2_4x", "{:.2f}")
+        row("local[2] speed-up over local[1], marginal (4× − 1× seconds)", "speedup_local2_marginal_4x", "{:.2f}")
+        row("… cores busy on that marginal work, local[2]", "cores_busy_marginal_4x", "{:.2f}")
+        row("… cores busy on that marginal work, local[1]", "cores_busy_marginal_local1_4x", "{:.2f}")
+        row("… Python-worker CPU at 4×, local[2] / local[1]", "python_cpu_local2_over_local1_4x", "{:.3f}")
+        for phase, rate in ours["marginal_by_phase_4x"].items():
+            low, high = (ours["raw"][size]["phase_seconds"].get(phase, 0.0) for size in ("1x", "4x"))
+            other = base.get("marginal_by_phase_4x", {}).get(phase)
+            lines.append(f"| … phase `{phase}`: seconds at 1× → 4×, marginal MB/s per core | {low:.1f} → "
+                         f"{high:.1f}, {rate} | {other if other is not None else '–'} |")
+    elif four := ours.get("raw", {}).get("4x"):  # results of the single 4× run of older versions of this script
         rate = marginal(results["mb1"], results["mb4"], ours["t1"], four["seconds"], 2)
         lines.append(f"| marginal MB/s per core, 1× → 4× (one 4× run; less noisy) | {rate} | – |")
-        for phase, seconds in four["phase_seconds"].items():
-            low = ours["raw"]["1x"]["phase_seconds"].get(phase, 0.0)
-            lines.append(f"| … phase `{phase}`: seconds at 1× → 4×, marginal MB/s per core | {low:.1f} → "
-                         f"{seconds:.1f}, {marginal(results['mb1'], results['mb4'], low, seconds, 2)} | – |")
     lines += ["", "| peak memory (MB) | 1× | 2× | 4× |", "|---|---|---|---|"]
     for key, name in (("jvm_peak_mb", "JVM"), ("python_worker_peak_mb", "largest Python worker")):
         lines.append(f"| {name} | " + " | ".join(str(ours["memory"].get(size, {}).get(key, "–"))
@@ -219,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", default=None, help="git revision to compare with (run from a worktree)")
     parser.add_argument("--baseline-repeats", type=int, default=None, help="repeats for the baseline (default: same)")
     parser.add_argument("--peers", action="store_true", help="also run bench/peers.py on the 1× files")
-    parser.add_argument("--memory-4x", action="store_true", help="one extra run at 4× for the memory row")
+    parser.add_argument("--memory-4x", action="store_true",
+                        help="also 4× at local[2] and local[1], repeated: the memory row and the 1× → 4× figures")
     parser.add_argument("--conf", default="local.yaml", help="the pipeline's --conf for every run of ours")
     parser.add_argument("--table", metavar="JSON", help="only re-render the Markdown table of a results file")
     parser.add_argument("--name", help="results file name under bench/results/ (default: the date)")
@@ -245,7 +309,12 @@ def main(argv: list[str] | None = None) -> int:
         repeats = args.baseline_repeats or args.repeats
         variants.append((f"baseline-{args.baseline}", baseline_worktree(args.baseline), False, repeats))
         results["baseline_repeats"] = repeats
-    cases = (("1x", one, 2), ("2x", two, 2), ("2x_local1", two, 1), ("1x_local1", one, 1))
+    cases = [("1x", one, 2), ("2x", two, 2), ("2x_local1", two, 1), ("1x_local1", one, 1)]
+    if args.memory_4x:
+        # 4× at local[2] and local[1], repeated like the rest: three times the 1× input as signal for the marginal
+        # rates, where 2× − 1× gives a few seconds against a second or so of run-to-run noise.
+        four, results["mb4"] = corpus(4 * args.mb, 4 * args.files)
+        cases += [("4x", four, 2), ("4x_local1", four, 1)]
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {tag: {case: [] for case, _, _ in cases}
                                                         for tag, _, _, _ in variants}
     # One untimed run of each variant first: a revision's first run on this machine compiles its numba kernels
@@ -262,7 +331,8 @@ def main(argv: list[str] | None = None) -> int:
                     runs[tag][case].append(pipeline_run(repo, files, cores, label, sharded, args.conf))
 
     def measure(tag: str) -> dict[str, Any]:
-        r1, r2, r2_single, r1_single = (medians(runs[tag][case]) for case, _, _ in cases)
+        by_case = {case: medians(runs[tag][case]) for case, _, _ in cases}
+        r1, r2, r2_single, r1_single = (by_case[case] for case in ("1x", "2x", "2x_local1", "1x_local1"))
         rate = marginal(mb1, mb2, r1["seconds"], r2["seconds"], 2)
         # The same from CPU seconds (all processes of the run: driver, JVM, Python workers): what a run costs on
         # any number of cores, and less affected by other load on the machine than wall seconds (waits do not count).
@@ -293,16 +363,14 @@ def main(argv: list[str] | None = None) -> int:
             },
             "memory": {"1x": {k: r1[k] for k in ("jvm_peak_mb", "python_worker_peak_mb")},
                        "2x": {k: r2[k] for k in ("jvm_peak_mb", "python_worker_peak_mb")}},
-            "raw": {"1x": r1, "2x": r2, "2x_local1": r2_single, "1x_local1": r1_single},
+            "raw": by_case,
         }
+        if "4x" in by_case:
+            out.update(four_x_figures(mb1, results["mb4"], by_case))
+            out["memory"]["4x"] = {k: by_case["4x"][k] for k in ("jvm_peak_mb", "python_worker_peak_mb")}
         return out
 
     results["ours"] = measure("ours")
-    if args.memory_4x:
-        four, results["mb4"] = corpus(4 * args.mb, 4 * args.files)
-        r4 = pipeline_run(REPO, four, 2, "ours-4x", True, args.conf)
-        results["ours"]["memory"]["4x"] = {k: r4[k] for k in ("jvm_peak_mb", "python_worker_peak_mb")}
-        results["ours"]["raw"]["4x"] = r4
     if args.baseline:
         results["baseline"] = measure(f"baseline-{args.baseline}")
         results["baseline"]["revision"] = args.baseline
