@@ -208,6 +208,36 @@ def baseline_worktree(revision: str) -> Path:
     return folder
 
 
+# (row name, key of the results, format) of the table, in order; the 4× rows when --memory-4x ran.
+ROWS = [
+    ("seconds at 1× (local[2])", "t1", "{}"),
+    ("seconds at 2× (local[2])", "t2", "{}"),
+    ("2× data / 1× time ratio", "ratio_2x", "{:.2f}"),
+    ("marginal MB/s per core, whole run", "marginal_mb_s_core", "{}"),
+    ("CPU-hours per TB", "cpu_h_per_tb", "{:,.0f}"),
+    ("fixed cost of a run (s)", "fixed_seconds", "{:.1f}"),
+    ("local[2] speed-up over local[1] (2× input)", "speedup_local2", "{:.2f}"),
+    ("local[2] speed-up over local[1], marginal (2× − 1× seconds)", "speedup_local2_marginal", "{:.2f}"),
+    ("marginal MB per CPU-second (all processes)", "marginal_mb_per_cpu_s", "{}"),
+    ("CPU-hours per TB, from CPU seconds", "cpu_h_per_tb_from_cpu", "{:,.0f}"),
+    ("fixed CPU-seconds of a run", "fixed_cpu_seconds", "{:.1f}"),
+    ("cores busy in the local[1] run (CPU s / wall s)", "cores_busy_local1", "{:.2f}"),
+]
+ROWS_4X = [
+    ("seconds at 4× (local[2])", "t4", "{}"),
+    ("seconds at 4× (local[1])", "t4_local1", "{}"),
+    ("4× data / 1× time ratio", "ratio_4x", "{:.2f}"),
+    ("marginal MB/s per core, 1× → 4×", "marginal_mb_s_core_4x", "{}"),
+    ("CPU-hours per TB, 1× → 4×", "cpu_h_per_tb_4x", "{:,.0f}"),
+    ("marginal MB per CPU-second, 1× → 4×", "marginal_mb_per_cpu_s_4x", "{}"),
+    ("local[2] speed-up over local[1] (4× input)", "speedup_local2_4x", "{:.2f}"),
+    ("local[2] speed-up over local[1], marginal (4× − 1× seconds)", "speedup_local2_marginal_4x", "{:.2f}"),
+    ("… cores busy on that marginal work, local[2]", "cores_busy_marginal_4x", "{:.2f}"),
+    ("… cores busy on that marginal work, local[1]", "cores_busy_marginal_local1_4x", "{:.2f}"),
+    ("… marginal CPU-seconds, local[1] / local[2]", "marginal_cpu_local1_over_local2_4x", "{:.3f}"),
+]
+
+
 def table(results: dict[str, Any]) -> str:
     ours = results["ours"]
     lines = [f"# cc-refinery benchmark, {results['date']}", "",
@@ -217,41 +247,22 @@ def table(results: dict[str, Any]) -> str:
              "| figure | ours | baseline |", "|---|---|---|"]
     base = results.get("baseline", {})
 
-    def row(name: str, key: str, fmt: str = "{}") -> None:
+    def row(name: str, key: str, fmt: str) -> None:
         value = ours.get(key)
         other = base.get(key)
         lines.append(f"| {name} | {fmt.format(value) if value is not None else 'n/a'} | "
                      f"{fmt.format(other) if other is not None else '–'} |")
 
-    row("seconds at 1× (local[2])", "t1")
-    row("seconds at 2× (local[2])", "t2")
-    row("2× data / 1× time ratio", "ratio_2x", "{:.2f}")
-    row("marginal MB/s per core, whole run", "marginal_mb_s_core")
-    row("CPU-hours per TB", "cpu_h_per_tb", "{:,.0f}")
-    row("fixed cost of a run (s)", "fixed_seconds", "{:.1f}")
-    row("local[2] speed-up over local[1] (2× input)", "speedup_local2", "{:.2f}")
-    row("local[2] speed-up over local[1], marginal (2× − 1× seconds)", "speedup_local2_marginal", "{:.2f}")
-    row("marginal MB per CPU-second (all processes)", "marginal_mb_per_cpu_s")
-    row("CPU-hours per TB, from CPU seconds", "cpu_h_per_tb_from_cpu", "{:,.0f}")
-    row("fixed CPU-seconds of a run", "fixed_cpu_seconds", "{:.1f}")
-    row("cores busy in the local[1] run (CPU s / wall s)", "cores_busy_local1", "{:.2f}")
+    for name, key, fmt in ROWS:
+        row(name, key, fmt)
     for size in ("1x", "2x"):
         cpu = ours.get(f"cpu_{size}")
         if cpu:
             lines.append(f"| CPU seconds at {size}: JVM / Python workers / driver | "
                          f"{cpu['jvm']} / {cpu['python_workers']} / {cpu['driver']} | – |")
     if "marginal_mb_s_core_4x" in ours:  # 4× runs repeated at local[2] and local[1]
-        row("seconds at 4× (local[2])", "t4")
-        row("seconds at 4× (local[1])", "t4_local1")
-        row("4× data / 1× time ratio", "ratio_4x", "{:.2f}")
-        row("marginal MB/s per core, 1× → 4×", "marginal_mb_s_core_4x")
-        row("CPU-hours per TB, 1× → 4×", "cpu_h_per_tb_4x", "{:,.0f}")
-        row("marginal MB per CPU-second, 1× → 4×", "marginal_mb_per_cpu_s_4x")
-        row("local[2] speed-up over local[1] (4× input)", "speedup_local2_4x", "{:.2f}")
-        row("local[2] speed-up over local[1], marginal (4× − 1× seconds)", "speedup_local2_marginal_4x", "{:.2f}")
-        row("… cores busy on that marginal work, local[2]", "cores_busy_marginal_4x", "{:.2f}")
-        row("… cores busy on that marginal work, local[1]", "cores_busy_marginal_local1_4x", "{:.2f}")
-        row("… marginal CPU-seconds, local[1] / local[2]", "marginal_cpu_local1_over_local2_4x", "{:.3f}")
+        for name, key, fmt in ROWS_4X:
+            row(name, key, fmt)
         for phase, rate in ours["marginal_by_phase_4x"].items():
             low, high = (ours["raw"][size]["phase_seconds"].get(phase, 0.0) for size in ("1x", "4x"))
             other = base.get("marginal_by_phase_4x", {}).get(phase)
