@@ -12,6 +12,8 @@ seconds are not comparable across days):
 - fixed cost = seconds at 1× − MB at 1× / marginal MB/s (what a run costs before its first byte);
 - 2× ratio = seconds at 2× / seconds at 1×; local[2] speed-up = seconds at local[1] / seconds at local[2] (2× input);
 - peak RSS of the JVM and of the largest Python worker, sampled from /proc over the run's process tree;
+- ``--memory-4x``: 4× too, at local[2] and local[1]: the 1× → 4× marginal rates and local[2] speed-up (three times
+  the signal of 2× − 1×) and what bounds that speed-up (cores busy at each core count, their marginal CPU);
 - ``--baseline REV``: the same command from a git worktree of REV (e.g. the last commit before sharding);
 - ``--peers``: bench/peers.py on the 1× files (zcat and fastwarc as the ingest floor, datatrove's filters and
   MinHash dedup, datasketch and rensa signatures on the same shingles).
