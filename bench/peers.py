@@ -144,17 +144,24 @@ def _versions(python: Path, dists: Sequence[str]) -> dict[str, str | None]:
 _MAX_RSS = re.compile(r"Maximum resident set size \(kbytes\):\s*(\d+)")
 
 
+def proc_stat_fields(pid: int | str) -> list[bytes] | None:
+    """The fields of /proc/PID/stat after the parenthesised command name (which may hold spaces): index i is field
+    i + 3 of proc(5). None when the process has ended."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def session_process_stats(session: int, page_size: int) -> Iterator[tuple[int, int, float]]:
     """(pid, RSS bytes, CPU seconds so far) of every live process of one session, from /proc (Linux)."""
     ticks = os.sysconf("SC_CLK_TCK")
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as handle:
-                # Fields after the parenthesised command name (which may hold spaces): index i is field i + 3.
-                fields = handle.read().rsplit(b")", 1)[1].split()
-        except OSError:
+        fields = proc_stat_fields(entry.name)
+        if fields is None:
             continue  # the process ended between listing and reading
         if int(fields[3]) == session:  # field 6: session id
             cpu = (int(fields[11]) + int(fields[12])) / ticks  # fields 14, 15: utime, stime

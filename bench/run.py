@@ -103,10 +103,10 @@ class ProcessTreeMemory(threading.Thread):
 
 def reaped_children_cpu(pid: int) -> float | None:
     """CPU seconds of the children ``pid`` has waited for (``cutime`` + ``cstime`` of /proc/PID/stat)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            fields = handle.read().rsplit(b")", 1)[1].split()
-    except OSError:
+    from bench.peers import proc_stat_fields
+
+    fields = proc_stat_fields(pid)
+    if fields is None:
         return None
     return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")  # fields 16, 17
 
@@ -173,6 +173,17 @@ def marginal(mb1: float, mb2: float, t1: float, t2: float, cores: int) -> float 
     return round((mb2 - mb1) / (t2 - t1) / cores, 3) if t2 > t1 else None
 
 
+def cpu_hours_per_tb(rate: float | None) -> int | None:
+    """CPU-hours per TB of text at ``rate`` MB per core-second (or per CPU-second)."""
+    return round(1e6 / rate / 3600) if rate else None
+
+
+def phase_marginals(mb_low: float, mb_high: float, low: dict[str, Any], high: dict[str, Any]) -> dict[str, Any]:
+    """Marginal MB/s per core (2 cores) of each phase between a smaller and a larger run's medians."""
+    return {phase: marginal(mb_low, mb_high, low["phase_seconds"].get(phase, 0), seconds, 2)
+            for phase, seconds in high["phase_seconds"].items()}
+
+
 def four_x_figures(mb1: float, mb4: float, by_case: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The 1× → 4× figures (medians of both sizes at local[2] and local[1]), and what bounds the local[2] speed-up.
 
@@ -188,17 +199,14 @@ def four_x_figures(mb1: float, mb4: float, by_case: dict[str, dict[str, Any]]) -
         "t4": r4["seconds"], "t4_local1": r4_single["seconds"],
         "ratio_4x": round(r4["seconds"] / r1["seconds"], 3),
         "marginal_mb_s_core_4x": rate,
-        "cpu_h_per_tb_4x": round(1e6 / rate / 3600) if rate else None,
+        "cpu_h_per_tb_4x": cpu_hours_per_tb(rate),
         "marginal_mb_per_cpu_s_4x": marginal(mb1, mb4, r1["cpu_total"], r4["cpu_total"], 1),
         "speedup_local2_4x": round(r4_single["seconds"] / r4["seconds"], 3),
         "speedup_local2_marginal_4x": round(added_single / added, 3) if added > 0 else None,
         "cores_busy_marginal_4x": round(cpu_added / added, 2) if added > 0 else None,
         "cores_busy_marginal_local1_4x": round(cpu_added_single / added_single, 2) if added_single > 0 else None,
         "marginal_cpu_local1_over_local2_4x": round(cpu_added_single / cpu_added, 3) if cpu_added > 0 else None,
-        "marginal_by_phase_4x": {
-            phase: marginal(mb1, mb4, r1["phase_seconds"].get(phase, 0), r4["phase_seconds"].get(phase, 0), 2)
-            for phase in r4["phase_seconds"]
-        },
+        "marginal_by_phase_4x": phase_marginals(mb1, mb4, r1, r4),
     }
 
 
@@ -265,14 +273,16 @@ def table(results: dict[str, Any]) -> str:
     if "marginal_mb_s_core_4x" in ours:  # 4× runs repeated at local[2] and local[1]
         for name, key, fmt in ROWS_4X:
             row(name, key, fmt)
-        for phase, rate in ours["marginal_by_phase_4x"].items():
+    elif four := ours.get("raw", {}).get("4x"):  # results of the single 4× run of older versions of this script
+        rate = marginal(results["mb1"], results["mb4"], ours["t1"], four["seconds"], 2)
+        lines.append(f"| marginal MB/s per core, 1× → 4× (one 4× run; less noisy) | {rate} | – |")
+    if four := ours.get("raw", {}).get("4x"):
+        rates = phase_marginals(results["mb1"], results["mb4"], ours["raw"]["1x"], four)
+        for phase, rate in rates.items():
             low, high = (ours["raw"][size]["phase_seconds"].get(phase, 0.0) for size in ("1x", "4x"))
             other = base.get("marginal_by_phase_4x", {}).get(phase)
             lines.append(f"| … phase `{phase}`: seconds at 1× → 4×, marginal MB/s per core | {low:.1f} → "
                          f"{high:.1f}, {rate} | {other if other is not None else '–'} |")
-    elif four := ours.get("raw", {}).get("4x"):  # results of the single 4× run of older versions of this script
-        rate = marginal(results["mb1"], results["mb4"], ours["t1"], four["seconds"], 2)
-        lines.append(f"| marginal MB/s per core, 1× → 4× (one 4× run; less noisy) | {rate} | – |")
     lines += ["", "| peak memory (MB) | 1× | 2× | 4× |", "|---|---|---|---|"]
     for key, name in (("jvm_peak_mb", "JVM"), ("python_worker_peak_mb", "largest Python worker")):
         lines.append(f"| {name} | " + " | ".join(str(ours["memory"].get(size, {}).get(key, "–"))
@@ -357,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
             "t1": r1["seconds"], "t2": r2["seconds"], "t2_local1": r2_single["seconds"],
             "ratio_2x": round(r2["seconds"] / r1["seconds"], 3),
             "marginal_mb_s_core": rate,
-            "cpu_h_per_tb": round(1e6 / rate / 3600) if rate else None,
+            "cpu_h_per_tb": cpu_hours_per_tb(rate),
             "fixed_seconds": round(r1["seconds"] - mb1 / (rate * 2), 1) if rate else None,
             "speedup_local2": round(r2_single["seconds"] / r2["seconds"], 3),
             # The same on the work the second MB-worth adds (2× − 1×), where the fixed cost of a run (serial: JVM
@@ -368,15 +378,12 @@ def main(argv: list[str] | None = None) -> int:
             "t1_local1": r1_single["seconds"],
             "cpu_1x": r1["cpu_seconds"], "cpu_2x": r2["cpu_seconds"],
             "marginal_mb_per_cpu_s": cpu_rate,
-            "cpu_h_per_tb_from_cpu": round(1e6 / cpu_rate / 3600) if cpu_rate else None,
+            "cpu_h_per_tb_from_cpu": cpu_hours_per_tb(cpu_rate),
             "fixed_cpu_seconds": round(r1["cpu_total"] - mb1 / cpu_rate, 1) if cpu_rate else None,
             # Cores busy in the local[1] run: above 1, the JVM (Parquet, Arrow) works beside the one Python task,
             # which caps what a second task slot can add.
             "cores_busy_local1": round(r2_single["cpu_total"] / r2_single["seconds"], 2),
-            "marginal_by_phase": {
-                phase: marginal(mb1, mb2, r1["phase_seconds"].get(phase, 0), r2["phase_seconds"].get(phase, 0), 2)
-                for phase in r2["phase_seconds"]
-            },
+            "marginal_by_phase": phase_marginals(mb1, mb2, r1, r2),
             "memory": {"1x": {k: r1[k] for k in ("jvm_peak_mb", "python_worker_peak_mb")},
                        "2x": {k: r2[k] for k in ("jvm_peak_mb", "python_worker_peak_mb")}},
             "raw": by_case,
